@@ -1,0 +1,252 @@
+//! # okta365 sandbox tenant
+//!
+//! A loopback HTTP server that behaves like an Okta org plus a Microsoft Entra tenant with Microsoft
+//! Graph, used by every okta365 test and by sandbox profiles in the app and the CLI. One origin
+//! `http://127.0.0.1:{port}` serves every vendor path as the vendors lay them out:
+//!
+//! | prefix | vendor |
+//! |---|---|
+//! | `/api/v1/...` | Okta management API (`Authorization: SSWS {token}`) |
+//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint (client credentials) |
+//! | `/v1.0/...` | Microsoft Graph (`Authorization: Bearer {token}` from the endpoint above) |
+//! | `/_sandbox/...` | control endpoints (below); never under a vendor path |
+//!
+//! Responses copy the vendors' status codes, headers and error bodies: Okta `link` paging and
+//! `X-Rate-Limit-*` headers with a real per-minute counter per bucket, Okta `E0000…` errors, AADSTS
+//! token errors, Graph errors with `innerError`, `@odata.nextLink` paging. The tests check the Okta
+//! responses against Okta's OpenAPI description and the Graph properties against Graph's metadata.
+//!
+//! ## Credentials
+//! A fresh sandbox has no usable credential. `POST /_sandbox/demo-credentials` (or
+//! [`mint_demo_credentials`]) mints an Okta API token named "okta365 demo" and a client secret (valid for
+//! two years) on the demo Entra app, returns their values once, and keeps only their SHA-256 hashes, as
+//! the real services do.
+//!
+//! ## Control endpoints (JSON)
+//! | request | what it does |
+//! |---|---|
+//! | `GET /_sandbox/health` | `{ok, instanceId, stateFile}`; `stateFile` is `null` for in-memory sandboxes |
+//! | `GET /_sandbox/state` | summary counts, clock, faults and rate-limit buckets (no credential hashes) |
+//! | `POST /_sandbox/faults` | `{"status":429\|500\|503,"count":N,"path_prefix":"/api/v1"?,"retry_after":s?}`: the next N matching vendor responses fail that way (Okta-shaped on Okta paths, Graph-shaped on Graph paths); or `{"latency_ms":N}`: add latency to every vendor response |
+//! | `DELETE /_sandbox/faults` | clear faults and latency |
+//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N}`: change an Okta rate-limit bucket's per-minute limit (buckets: `users`, `users.get`, `groups`, `default`) |
+//! | `POST /_sandbox/demo-credentials` | mint and return [`DemoCredentials`] (camelCase JSON) |
+//! | `PUT /_sandbox/apps/{appId}/roles` | `{"roles":["User.Read.All",…]}`: the app's granted Graph application permissions |
+//! | `POST /_sandbox/reset` | restore the seed's directory data (minted credentials and the signing key are kept) |
+//! | `POST /_sandbox/clock` | `{"advance_secs":N}`: move the sandbox clock (token expiry, rate-limit windows, timestamps) |
+//! | `GET /_sandbox/events` | the Okta System Log events recorded so far (e.g. `group.user_membership.add`) |
+//! | `GET /_sandbox/mail` | mail sent through Graph (empty until sendMail exists) |
+//!
+//! ## State and the one-server-per-data-dir rule
+//! The state lives in memory behind a lock and, for [`StateLocation::File`], is written atomically
+//! (temp file, fsync, rename) after every change, before the response goes out. [`ensure_local`] finds or
+//! starts the data dir's server through `server.json` and the OS lock on `server.lock`, so the app and
+//! the CLI share one server and never write the state file at the same time.
+
+mod control;
+mod entra;
+mod error;
+mod graph;
+mod local;
+mod okta;
+mod seed;
+mod server;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use url::Url;
+
+pub use error::{Error, Result};
+pub use local::{LocalSandbox, ensure_local, reset_local};
+pub use seed::Seed;
+
+/// How to start a sandbox server.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The loopback port; `None` or `Some(0)` lets the OS choose a free one.
+    pub port: Option<u16>,
+    /// Where the tenant's state lives.
+    pub state: StateLocation,
+    /// The data a new state starts from (and `reset` returns to).
+    pub seed: Seed,
+}
+
+impl SandboxConfig {
+    /// An in-memory sandbox on a free port with the demo seed: what most tests want.
+    pub fn in_memory() -> SandboxConfig {
+        SandboxConfig { port: None, state: StateLocation::Memory, seed: Seed::demo() }
+    }
+}
+
+/// Where a sandbox keeps its state.
+#[derive(Debug, Clone)]
+pub enum StateLocation {
+    /// Only in memory: gone when the server stops (for tests).
+    Memory,
+    /// In this JSON file, created from the seed if missing and rewritten after every change.
+    File(PathBuf),
+}
+
+/// The base URLs of a running sandbox. They are all the same origin, `http://127.0.0.1:{port}/`,
+/// because the sandbox lays out each vendor's paths as the vendor does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxUrls {
+    /// The origin; control endpoints are under `{base}_sandbox/`.
+    pub base: Url,
+    /// The Okta org URL (`{oktaOrg}api/v1/...`).
+    pub okta_org: Url,
+    /// The Entra login URL (`{entraLogin}{tenant}/oauth2/v2.0/token`).
+    pub entra_login: Url,
+    /// The Microsoft Graph URL (`{graph}v1.0/...`).
+    pub graph: Url,
+}
+
+impl SandboxUrls {
+    /// The URLs of a sandbox listening on `127.0.0.1:port`.
+    pub fn for_port(port: u16) -> SandboxUrls {
+        let base = Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL is valid");
+        SandboxUrls { okta_org: base.clone(), entra_login: base.clone(), graph: base.clone(), base }
+    }
+}
+
+/// Credentials minted by `POST /_sandbox/demo-credentials`. `Debug` hides the secret values.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoCredentials {
+    /// An Okta API token (`Authorization: SSWS {token}`), named "okta365 demo".
+    pub okta_api_token: String,
+    /// The Entra tenant id (a GUID).
+    pub entra_tenant_id: String,
+    /// The tenant's initial domain (`contoso-sandbox.onmicrosoft.com` in the demo seed).
+    pub entra_tenant_domain: String,
+    /// The demo app registration's client id.
+    pub entra_client_id: String,
+    /// A new client secret for the demo app, valid for two years.
+    pub entra_client_secret: String,
+}
+
+impl std::fmt::Debug for DemoCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoCredentials")
+            .field("okta_api_token", &"<redacted>")
+            .field("entra_tenant_id", &self.entra_tenant_id)
+            .field("entra_tenant_domain", &self.entra_tenant_domain)
+            .field("entra_client_id", &self.entra_client_id)
+            .field("entra_client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A running sandbox server. Dropping it or calling [`Sandbox::shutdown`] stops it.
+#[derive(Debug)]
+pub struct Sandbox {
+    urls: SandboxUrls,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// For a server started by [`ensure_local`]: the held `server.lock` (released on drop).
+    pub(crate) owner: Option<local::Ownership>,
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1:{port}`, loads (or creates from the seed) the state, and serves in a task on the
+    /// current Tokio runtime.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox> {
+        let port = config.port.unwrap_or(0);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|source| Error::Bind { port, source })?;
+        let port = listener.local_addr().map_err(|source| Error::Bind { port, source })?.port();
+        let urls = SandboxUrls::for_port(port);
+        let (state, state_file) = match &config.state {
+            StateLocation::Memory => (state::State::from_seed(&config.seed), None),
+            StateLocation::File(path) => {
+                (state::State::load_or_create(path, &config.seed)?, Some(path.clone()))
+            }
+        };
+        let instance_id = uuid::Uuid::new_v4().to_string();
+        let shared = Arc::new(server::Shared {
+            clock_offset: AtomicI64::new(state.clock_offset_secs),
+            state: tokio::sync::RwLock::new(state),
+            state_file,
+            seed: config.seed,
+            base: urls.base.clone(),
+            instance_id,
+            faults: Default::default(),
+            rate_limits: Default::default(),
+            keys: Default::default(),
+        });
+        let app = server::router(shared);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the sandbox server stopped with an error");
+            }
+        });
+        tracing::info!(base = %urls.base, "sandbox server started");
+        Ok(Sandbox { urls, stop: Some(stop), task: Some(task), owner: None })
+    }
+
+    /// The server's base URLs.
+    pub fn urls(&self) -> &SandboxUrls {
+        &self.urls
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (for at most 5 s), and for a server
+    /// started by [`ensure_local`] removes `server.json` and releases `server.lock`.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_secs(5), task).await.is_err() {
+                abort.abort();
+            }
+        }
+        self.owner.take();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// POST {base}/_sandbox/demo-credentials mints a fresh Okta API token and a fresh client secret for the
+/// demo Entra app (the tenant keeps only their hashes) and returns them; this helper calls it over HTTP.
+pub async fn mint_demo_credentials(base: &Url) -> Result<DemoCredentials> {
+    let url = base.join("_sandbox/demo-credentials").map_err(|e| Error::Unreachable {
+        url: base.to_string(),
+        message: format!("not a usable base URL ({e})"),
+    })?;
+    let response = local::http_client(std::time::Duration::from_secs(30))
+        .post(url.clone())
+        .header("content-length", "0")
+        .send()
+        .await
+        .map_err(|e| Error::Unreachable { url: url.to_string(), message: e.to_string() })?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(Error::BadAnswer { url: url.to_string(), status: status.as_u16(), message: body });
+    }
+    response.json::<DemoCredentials>().await.map_err(|e| Error::BadAnswer {
+        url: url.to_string(),
+        status: status.as_u16(),
+        message: format!("not demo credentials ({e})"),
+    })
+}
