@@ -1,0 +1,86 @@
+// The one module that talks to the Rust side. Components and state never import
+// `@tauri-apps/api/core`; they call the typed functions below, and tests swap the transport with
+// `mockIPC` (or hand the wizard a fake `Backend`).
+import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
+import type {
+  ApiError,
+  AppInfo,
+  CreateSandboxProfileRequest,
+  ErrorCode,
+  Profile,
+  StepId,
+} from "./types";
+
+export type * from "./types";
+
+const ERROR_CODES: readonly ErrorCode[] = [
+  "invalid_input",
+  "not_found",
+  "already_exists",
+  "keychain_unavailable",
+  "sandbox_unavailable",
+  "internal",
+];
+
+/** An `ApiError` from the backend, thrown as a real `Error` so it keeps a stack and works with `instanceof`. */
+export class IpcError extends Error implements ApiError {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(error: ApiError) {
+    super(error.message);
+    this.name = "IpcError";
+    this.code = error.code;
+    if (error.details !== undefined) this.details = error.details;
+  }
+}
+
+function isApiError(value: unknown): value is ApiError {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.message === "string" &&
+    typeof v.code === "string" &&
+    (ERROR_CODES as readonly string[]).includes(v.code)
+  );
+}
+
+/**
+ * Turns whatever a failed call produced into an `IpcError`. The backend only ever rejects with an
+ * `ApiError`; anything else (a missing command, a bridge failure) becomes `internal` with a message
+ * that still says what went wrong.
+ */
+export function toIpcError(error: unknown): IpcError {
+  if (error instanceof IpcError) return error;
+  if (isApiError(error)) return new IpcError(error);
+  const text =
+    typeof error === "string" ? error : error instanceof Error ? error.message : JSON.stringify(error);
+  return new IpcError({
+    code: "internal",
+    message: `The app's backend did not answer as expected: ${text}`,
+  });
+}
+
+async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw toIpcError(error);
+  }
+}
+
+/** The typed commands of the desktop shell (src-tauri), one per `Engine` method. */
+export const ipc = {
+  appInfo: (): Promise<AppInfo> => call("app_info"),
+  listProfiles: (): Promise<Profile[]> => call("list_profiles"),
+  /** Creates a sandbox profile on the built-in sandbox tenant (or `request.url`) and makes it active. */
+  createSandboxProfile: (request: CreateSandboxProfileRequest): Promise<Profile> =>
+    call("create_sandbox_profile", { request }),
+  selectProfile: (id: string): Promise<Profile> => call("select_profile", { id }),
+  removeProfile: (id: string): Promise<void> => call("remove_profile", { id }),
+  setWizardStep: (id: string, step: StepId): Promise<Profile> =>
+    call("set_wizard_step", { id, step }),
+};
+
+/** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */
+export type Backend = typeof ipc;

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { IpcError, ipc, toIpcError } from "./index";
+
+afterEach(() => clearMocks());
+
+describe("ipc commands", () => {
+  it("call the Tauri commands of docs/architecture.md with camelCase argument names", async () => {
+    const seen: Array<[string, unknown]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      return cmd === "list_profiles" ? [] : cmd === "remove_profile" ? null : { ok: cmd };
+    });
+
+    await ipc.appInfo();
+    await ipc.listProfiles();
+    await ipc.createSandboxProfile({ name: null, url: null });
+    await ipc.selectProfile("p1");
+    await ipc.removeProfile("p1");
+    await ipc.setWizardStep("p1", "okta");
+
+    expect(seen.map(([cmd]) => cmd)).toEqual([
+      "app_info",
+      "list_profiles",
+      "create_sandbox_profile",
+      "select_profile",
+      "remove_profile",
+      "set_wizard_step",
+    ]);
+    expect(seen[2][1]).toEqual({ request: { name: null, url: null } });
+    expect(seen[3][1]).toEqual({ id: "p1" });
+    expect(seen[5][1]).toEqual({ id: "p1", step: "okta" });
+  });
+
+  it("return the backend's answer unchanged", async () => {
+    const info = {
+      version: "0.1.0",
+      buildKind: "release",
+      dataDir: "/d",
+      logDir: "/d/logs",
+      activeProfileId: null,
+    };
+    mockIPC(() => info);
+    await expect(ipc.appInfo()).resolves.toEqual(info);
+  });
+});
+
+describe("errors", () => {
+  it("an ApiError rejection becomes an IpcError with the same code, message and details", async () => {
+    mockIPC(() => {
+      throw {
+        code: "keychain_unavailable",
+        message: "No Secret Service is running; start gnome-keyring.",
+        details: { backend: "secret-service" },
+      };
+    });
+    const error = await ipc.createSandboxProfile({ name: null, url: null }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpcError);
+    expect(error).toMatchObject({
+      code: "keychain_unavailable",
+      message: "No Secret Service is running; start gnome-keyring.",
+      details: { backend: "secret-service" },
+    });
+  });
+
+  it("a bare string rejection (e.g. an unknown command) becomes an internal error that keeps the text", async () => {
+    mockIPC(() => {
+      throw "command app_info not found";
+    });
+    const error = await ipc.appInfo().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpcError);
+    expect((error as IpcError).code).toBe("internal");
+    expect((error as IpcError).message).toContain("command app_info not found");
+  });
+
+  it("an object with an unknown code is not trusted as an ApiError", () => {
+    const e = toIpcError({ code: "teapot", message: "short and stout" });
+    expect(e.code).toBe("internal");
+    expect(e.message).toContain("teapot");
+  });
+
+  it("an IpcError passes through untouched", () => {
+    const original = new IpcError({ code: "not_found", message: "gone" });
+    expect(toIpcError(original)).toBe(original);
+  });
+});

@@ -1,0 +1,214 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeEngine, clearMocks, deferred, installFakeEngine } from "../../test/fake-engine";
+import { Wizard } from "./wizard.svelte";
+
+let engine: FakeEngine;
+
+beforeEach(() => {
+  engine = installFakeEngine();
+});
+afterEach(() => clearMocks());
+
+describe("loading", () => {
+  it("without profiles: ready on the welcome step, no active profile", async () => {
+    const w = new Wizard();
+    expect(w.ready).toBe(false);
+    await w.load();
+    expect(w.ready).toBe(true);
+    expect(w.step).toBe("welcome");
+    expect(w.active).toBeNull();
+    expect(w.info?.buildKind).toBe("debug");
+  });
+
+  it("with an active profile: opens at the profile's saved step", async () => {
+    engine.addProfile({ wizardStep: "okta" });
+    const second = engine.addProfile({ name: "Work", kind: "tenant", wizardStep: "licenses" });
+    engine.activeId = second.id;
+    const w = new Wizard();
+    await w.load();
+    expect(w.active?.name).toBe("Work");
+    expect(w.isSandbox).toBe(false);
+    expect(w.step).toBe("licenses");
+  });
+
+  it("an active id the list does not contain is treated as no profile", async () => {
+    engine.addProfile();
+    engine.activeId = "gone";
+    const w = new Wizard();
+    await w.load();
+    expect(w.active).toBeNull();
+    expect(w.step).toBe("welcome");
+  });
+
+  it("a failing load shows the error and does not claim to be ready", async () => {
+    engine.failNext.set("list_profiles", { code: "internal", message: "The store at /x is not readable." });
+    const w = new Wizard();
+    await w.load();
+    expect(w.ready).toBe(false);
+    expect(w.error).toEqual({ code: "internal", message: "The store at /x is not readable.", details: undefined });
+  });
+});
+
+describe("use the sandbox", () => {
+  it("creates a sandbox profile, makes it active, moves to Microsoft and persists that step", async () => {
+    const w = new Wizard();
+    await w.load();
+    await w.useSandbox();
+
+    expect(engine.callsOf("create_sandbox_profile")).toEqual([
+      { cmd: "create_sandbox_profile", args: { request: { name: null, url: null } } },
+    ]);
+    expect(w.active?.kind).toBe("sandbox");
+    expect(w.isSandbox).toBe(true);
+    expect(w.step).toBe("microsoft");
+    expect(engine.callsOf("set_wizard_step").map((c) => c.args)).toEqual([
+      { id: w.active?.id, step: "microsoft" },
+    ]);
+    expect(engine.profiles[0].wizardStep).toBe("microsoft");
+    expect(w.active?.wizardStep).toBe("microsoft");
+  });
+
+  it("is busy while the profile is created, and a second click does nothing", async () => {
+    const gate = deferred();
+    engine.gate.set("create_sandbox_profile", gate.promise);
+    const w = new Wizard();
+    await w.load();
+    const first = w.useSandbox();
+    expect(w.busy).toBe("sandbox");
+    await w.useSandbox();
+    gate.resolve();
+    await first;
+    expect(w.busy).toBeNull();
+    expect(engine.callsOf("create_sandbox_profile")).toHaveLength(1);
+  });
+
+  it("a keychain failure stays on Welcome with the engine's message", async () => {
+    engine.failNext.set("create_sandbox_profile", {
+      code: "keychain_unavailable",
+      message: "The OS keychain is locked. Unlock it and try again.",
+    });
+    const w = new Wizard();
+    await w.load();
+    await w.useSandbox();
+    expect(w.step).toBe("welcome");
+    expect(w.active).toBeNull();
+    expect(w.busy).toBeNull();
+    expect(w.error?.code).toBe("keychain_unavailable");
+    expect(w.error?.message).toBe("The OS keychain is locked. Unlock it and try again.");
+    w.dismissError();
+    expect(w.error).toBeNull();
+  });
+});
+
+describe("navigation", () => {
+  it("goTo persists each step on the active profile", async () => {
+    engine.activeId = engine.addProfile({ wizardStep: "microsoft" }).id;
+    const w = new Wizard();
+    await w.load();
+    await w.next();
+    await w.next();
+    await w.back();
+    expect(w.step).toBe("okta");
+    expect(engine.callsOf("set_wizard_step").map((c) => c.args.step)).toEqual(["okta", "groups", "okta"]);
+    expect(engine.profiles[0].wizardStep).toBe("okta");
+  });
+
+  it("without a profile, navigation is local and nothing is persisted", async () => {
+    const w = new Wizard();
+    await w.load();
+    await w.goTo("history");
+    expect(w.step).toBe("history");
+    expect(engine.callsOf("set_wizard_step")).toHaveLength(0);
+  });
+
+  it("next on the last step and back on the first stay put", async () => {
+    const w = new Wizard();
+    await w.load();
+    await w.back();
+    expect(w.step).toBe("welcome");
+    await w.goTo("credentials");
+    await w.next();
+    expect(w.step).toBe("credentials");
+  });
+
+  it("a slow, older set_wizard_step answer does not overwrite a newer one", async () => {
+    engine.activeId = engine.addProfile({ wizardStep: "welcome" }).id;
+    const w = new Wizard();
+    await w.load();
+    const gate = deferred();
+    engine.gate.set("set_wizard_step", gate.promise);
+    const slow = w.goTo("okta");
+    engine.gate.delete("set_wizard_step");
+    await w.goTo("groups");
+    gate.resolve();
+    await slow;
+    expect(w.step).toBe("groups");
+    // The fake applies calls in arrival order, so the engine holds "okta" last; the UI must not
+    // have copied that stale profile over its newer one.
+    expect(w.active?.wizardStep).toBe("groups");
+  });
+
+  it("a failed save keeps the step shown and reports the error", async () => {
+    engine.activeId = engine.addProfile().id;
+    const w = new Wizard();
+    await w.load();
+    engine.failNext.set("set_wizard_step", { code: "not_found", message: "That profile was removed." });
+    await w.goTo("okta");
+    expect(w.step).toBe("okta");
+    expect(w.error?.code).toBe("not_found");
+  });
+});
+
+describe("connect my tenants", () => {
+  it("shows the Microsoft step with empty forms and creates or saves nothing", async () => {
+    engine.activeId = engine.addProfile({ wizardStep: "welcome" }).id;
+    const w = new Wizard();
+    await w.load();
+    w.connectTenants();
+    expect(w.step).toBe("microsoft");
+    expect(w.connecting).toBe(true);
+    expect(w.draft).toEqual({ msTenant: "", msClientId: "", oktaOrgUrl: "", oktaAuth: "private_key_jwt" });
+    expect(engine.calls.map((c) => c.cmd)).not.toContain("create_sandbox_profile");
+    expect(engine.callsOf("set_wizard_step")).toHaveLength(0);
+  });
+
+  it("going back to Welcome leaves connect mode", async () => {
+    const w = new Wizard();
+    await w.load();
+    w.connectTenants();
+    await w.goTo("welcome");
+    expect(w.connecting).toBe(false);
+  });
+});
+
+describe("profiles", () => {
+  it("selecting a profile activates it and opens its saved step", async () => {
+    const a = engine.addProfile({ wizardStep: "microsoft" });
+    const b = engine.addProfile({ name: "Second", wizardStep: "imports" });
+    engine.activeId = a.id;
+    const w = new Wizard();
+    await w.load();
+    await w.selectProfile(b.id);
+    expect(w.active?.name).toBe("Second");
+    expect(w.step).toBe("imports");
+    expect(engine.activeId).toBe(b.id);
+  });
+
+  it("selecting the active profile again makes no call", async () => {
+    engine.activeId = engine.addProfile().id;
+    const w = new Wizard();
+    await w.load();
+    await w.selectProfile(engine.activeId);
+    expect(engine.callsOf("select_profile")).toHaveLength(0);
+  });
+
+  it("a failed selection keeps the current profile", async () => {
+    const a = engine.addProfile();
+    engine.activeId = a.id;
+    const w = new Wizard();
+    await w.load();
+    await w.selectProfile("missing");
+    expect(w.active?.id).toBe(a.id);
+    expect(w.error?.code).toBe("not_found");
+  });
+});
