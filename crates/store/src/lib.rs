@@ -176,8 +176,16 @@ impl Store {
 
     /// Inserts a new profile. Fails with [`Error::NameTaken`] when the name is taken (ignoring case).
     pub fn insert_profile(&self, profile: &ProfileRecord) -> Result<()> {
-        let conn = self.conn();
-        let result = conn.execute(
+        self.create_profile(profile, &[], false)
+    }
+
+    /// Inserts a new profile with the metadata of the secrets it already stored, optionally making it the
+    /// active profile, all in one transaction. Fails with [`Error::NameTaken`] when the name is taken
+    /// (ignoring case).
+    pub fn create_profile(&self, profile: &ProfileRecord, credentials: &[CredentialRecord], activate: bool) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let result = tx.execute(
             "INSERT INTO profiles (id, name, kind, okta_org_url, entra_login_url, graph_url, ms_tenant,
                  ms_client_id, embedded_sandbox, wizard_step, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -197,17 +205,23 @@ impl Store {
             ],
         );
         match result {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-            {
-                let existing: Option<String> = conn
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                let existing: Option<String> = tx
                     .query_row("SELECT name FROM profiles WHERE name = ?1", [&profile.name], |r| r.get(0))
                     .optional()?;
-                Err(Error::NameTaken { name: existing.unwrap_or_else(|| profile.name.clone()) })
+                return Err(Error::NameTaken { name: existing.unwrap_or_else(|| profile.name.clone()) });
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
+        for credential in credentials {
+            upsert_credential(&tx, credential)?;
+        }
+        if activate {
+            set_setting(&tx, ACTIVE_PROFILE_KEY, &profile.id.to_string())?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// All profiles, oldest first.
@@ -274,11 +288,7 @@ impl Store {
 
     /// Sets a setting.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
+        Ok(set_setting(&self.conn(), key, value)?)
     }
 
     /// Removes a setting.
@@ -312,23 +322,7 @@ impl Store {
 
     /// Records (or replaces) the metadata of a profile's secret of this kind.
     pub fn upsert_credential(&self, credential: &CredentialRecord) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO credentials (profile_id, kind, label, hint, created_at, last_used_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (profile_id, kind) DO UPDATE SET label = excluded.label, hint = excluded.hint,
-                 created_at = excluded.created_at, last_used_at = excluded.last_used_at,
-                 expires_at = excluded.expires_at",
-            params![
-                credential.profile_id.to_string(),
-                credential.kind,
-                credential.label,
-                credential.hint,
-                credential.created_at.to_string(),
-                credential.last_used_at.map(|t| t.to_string()),
-                credential.expires_at.map(|t| t.to_string()),
-            ],
-        )?;
-        Ok(())
+        Ok(upsert_credential(&self.conn(), credential)?)
     }
 
     /// The metadata of every secret a profile keeps in the keychain.
@@ -381,6 +375,34 @@ impl Store {
             .execute("DELETE FROM credentials WHERE profile_id = ?1 AND kind = ?2", params![profile_id.to_string(), kind])?;
         Ok(())
     }
+}
+
+fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn upsert_credential(conn: &Connection, credential: &CredentialRecord) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO credentials (profile_id, kind, label, hint, created_at, last_used_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (profile_id, kind) DO UPDATE SET label = excluded.label, hint = excluded.hint,
+             created_at = excluded.created_at, last_used_at = excluded.last_used_at,
+             expires_at = excluded.expires_at",
+        params![
+            credential.profile_id.to_string(),
+            credential.kind,
+            credential.label,
+            credential.hint,
+            credential.created_at.to_string(),
+            credential.last_used_at.map(|t| t.to_string()),
+            credential.expires_at.map(|t| t.to_string()),
+        ],
+    )?;
+    Ok(())
 }
 
 const PROFILE_SELECT: &str = "SELECT id, name, kind, okta_org_url, entra_login_url, graph_url, ms_tenant, ms_client_id,

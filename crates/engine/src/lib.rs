@@ -1,0 +1,29 @@
+//! # okta365 engine
+//!
+//! The one engine behind the desktop app, the `okta365` CLI and the tests. It never depends on Tauri.
+//!
+//! - [`Paths`]: where everything lives; `OKTA365_DATA_DIR` moves every path.
+//! - [`Engine`]: the facade every front door calls: profiles (one Okta org + one Microsoft tenant
+//!   pair), their secrets in the OS keychain, and the data dir's own sandbox tenant.
+//! - [`dto`]: the types that cross IPC, exported to TypeScript in `ui/src/lib/ipc/bindings/`.
+//! - [`Error`] and [`ApiError`]: the engine's error, and the one `{code, message, details?}` error that
+//!   crosses IPC.
+//! - [`logging`]: the binaries' tracing setup, with redaction of anything secret-shaped.
+//! - [`urls`]: HTTPS-except-loopback checks for tenant URLs.
+
+#![warn(missing_docs)]
+
+pub mod dto;
+mod engine;
+mod error;
+pub mod logging;
+mod paths;
+pub mod urls;
+
+pub use dto::{
+    ApiError, AppInfo, BuildKind, CreateSandboxProfileRequest, ErrorCode, Profile, ProfileKind, StepId,
+};
+pub use engine::{DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name};
+pub use error::{Error, Result};
+pub use okta365_sandbox::SandboxUrls;
+pub use paths::{APP_IDENTIFIER, DATA_DIR_ENV, Paths, app_identifier};
