@@ -221,6 +221,9 @@ impl Scenario {
             serde_json::json!({ "application": self.harness.app_bin, "args": [] }),
         );
         let url = format!("http://127.0.0.1:{port}");
+        // The driver is listening; from here on the clock measures the app (and WebKitWebDriver's
+        // launch of it), not the driver's own start.
+        let started = Instant::now();
         let connect = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&url)
@@ -236,7 +239,7 @@ impl Scenario {
                 );
             }
         };
-        Ok(App { client: Some(client), scenario: self.clone(), guard, log_path })
+        Ok(App { client: Some(client), scenario: self.clone(), guard, log_path, started })
     }
 }
 
@@ -334,11 +337,22 @@ pub struct App {
     scenario: Scenario,
     guard: DriverGuard,
     log_path: PathBuf,
+    started: Instant,
 }
 
 impl App {
     fn client(&self) -> &Client {
         self.client.as_ref().expect("the session is open until close()")
+    }
+
+    /// When the launch was requested from the (already listening) driver.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The pids of the app process(es) on this scenario's data dir.
+    pub fn pids(&self) -> Vec<u32> {
+        app_pids(&self.guard.app_bin, &self.guard.data_dir)
     }
 
     /// Waits until the element with this `data-testid` is present and displayed. On timeout saves a
@@ -374,7 +388,7 @@ impl App {
                     tail(&self.log_path)
                 );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
