@@ -1,1 +1,20 @@
-fn main() { tauri_build::build() }
+//! Build script: embeds tauri.conf.json and the capabilities, and generates the command permissions.
+
+// Declaring the app's commands makes Tauri generate an `allow-<command>` permission for each one, so
+// capabilities/default.json can grant exactly the commands the front end calls and nothing else.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_profiles",
+    "create_sandbox_profile",
+    "select_profile",
+    "remove_profile",
+    "set_wizard_step",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed: check src-tauri/tauri.conf.json and src-tauri/capabilities/");
+}

@@ -1,0 +1,113 @@
+//! # okta365 desktop app
+//!
+//! The Tauri v2 shell over the okta365 engine: it opens the [`Engine`] for the data dir
+//! (`OKTA365_DATA_DIR` or the platform default for this build's identifier), installs logging, serves
+//! the Svelte front end built into `ui/dist`, and exposes one-line [`commands`] over the engine. All
+//! behaviour lives in `crates/engine`; nothing here talks to Okta, Microsoft, SQLite or the keychain.
+
+mod commands;
+mod error;
+
+pub use error::{Error, Result};
+
+use okta365_engine::{Engine, Paths};
+use tauri::RunEvent;
+
+/// Starts the app and blocks until its window closes; returns the process exit code.
+///
+/// Fails before any window opens when there is no display ([`Error::NoDisplay`]) or when the
+/// engine cannot open its data dir.
+pub fn run() -> Result<i32> {
+    ensure_display()?;
+
+    let paths = Paths::from_env()?;
+    // Held until the event loop returns, so buffered log lines are flushed on exit.
+    let _log_guard = okta365_engine::logging::init(&paths, "okta365-app")?;
+
+    let engine = tauri::async_runtime::block_on(Engine::open(paths))?;
+
+    let mut context = tauri::generate_context!();
+    // Debug builds run as a different app (com.okta365.app.dev), so their webview storage never
+    // mixes with a release install's; the engine picks its data dir by the same rule.
+    context.config_mut().identifier = okta365_engine::app_identifier().to_owned();
+
+    let app = tauri::Builder::default()
+        .manage(engine.clone())
+        .setup(|app| {
+            // SIGTERM / Ctrl-C close the app the same way its window does, so the exit hook below
+            // still stops the sandbox server this process owns.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                termination().await;
+                tracing::info!("termination signal received, closing");
+                handle.exit(0);
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_profiles,
+            commands::create_sandbox_profile,
+            commands::select_profile,
+            commands::remove_profile,
+            commands::set_wizard_step,
+        ])
+        .build(context)?;
+
+    let code = app.run_return(move |_app, event| {
+        if let RunEvent::Exit = event {
+            // Stops a sandbox server this process owns, so the next start (app or CLI) finds the
+            // data dir's sandbox free.
+            tauri::async_runtime::block_on(engine.shutdown());
+            tracing::info!("okta365 desktop app stopped");
+        }
+    });
+    Ok(code)
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT); never, if the signals cannot be watched.
+async fn termination() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// On Linux and the BSDs a webview needs X11 or Wayland; say so instead of letting GTK panic.
+fn ensure_display() -> Result<()> {
+    if cfg!(any(target_os = "windows", target_os = "macos", target_os = "ios", target_os = "android")) {
+        return Ok(());
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("DISPLAY") || set("WAYLAND_DISPLAY") { Ok(()) } else { Err(Error::NoDisplay) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_display_message_points_to_the_cli_and_exits_with_2() {
+        let e = Error::NoDisplay;
+        let message = e.to_string();
+        assert!(message.contains("needs a graphical display"), "says what is missing: {message}");
+        assert!(message.contains("`okta365 --help`"), "points to the CLI: {message}");
+        assert_eq!(e.exit_code(), 2, "no display is a usage error, exit code 2");
+    }
+}
