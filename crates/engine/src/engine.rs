@@ -14,6 +14,7 @@ use crate::{
     dto::{AppInfo, BuildKind, CreateSandboxProfileRequest, Profile, ProfileKind, StepId},
     error::{Error, Result},
     paths::Paths,
+    serve::{self, ServeOptions},
     urls::validate_sandbox_url,
 };
 
@@ -39,9 +40,18 @@ struct Inner {
     store: Arc<Store>,
     keychain: Keychain,
     http: reqwest::Client,
-    /// The data dir's sandbox once this engine ensured it: owned (served by this process, stopped by
-    /// [`Engine::shutdown`]) or attached (served by another process).
-    local_sandbox: tokio::sync::Mutex<Option<LocalSandbox>>,
+    /// The data dir's sandbox once this engine ensured or served it. Owned or served ones run in this
+    /// process and are stopped by [`Engine::shutdown`].
+    local_sandbox: tokio::sync::Mutex<Option<Local>>,
+}
+
+/// How this engine knows the data dir's sandbox.
+#[derive(Debug)]
+enum Local {
+    /// Through [`okta365_sandbox::ensure_local`]: attached to another process's server, or owned.
+    Ensured(LocalSandbox),
+    /// Served in the foreground by [`Engine::serve_local_sandbox`].
+    Served(serve::Served),
 }
 
 impl Engine {
@@ -256,15 +266,16 @@ impl Engine {
     pub async fn ensure_local_sandbox(&self) -> Result<SandboxUrls> {
         let mut slot = self.inner.local_sandbox.lock().await;
         let urls = match slot.as_ref() {
-            Some(LocalSandbox::Owned(sandbox)) => sandbox.urls().clone(),
+            Some(Local::Ensured(LocalSandbox::Owned(sandbox))) => sandbox.urls().clone(),
+            Some(Local::Served(served)) => served.urls().clone(),
             // Another process served it when we last looked; it may have gone since, so look again.
-            _ => {
+            Some(Local::Ensured(LocalSandbox::Attached(_))) | None => {
                 let local = okta365_sandbox::ensure_local(&self.inner.paths.sandbox_dir).await?;
                 let urls = local.urls().clone();
                 if let LocalSandbox::Owned(_) = &local {
                     tracing::info!(base = %urls.base, "serving the data dir's sandbox in this process");
                 }
-                *slot = Some(local);
+                *slot = Some(Local::Ensured(local));
                 urls
             }
         };
@@ -277,13 +288,46 @@ impl Engine {
         Ok(urls)
     }
 
+    /// Serves the data dir's sandbox in this process with a chosen port and seed (what
+    /// `okta365 sandbox serve` does) and points the profiles on it at its URLs. Fails with
+    /// [`Error::SandboxAlreadyServed`] when another process serves it. [`Engine::shutdown`] stops it.
+    #[instrument(skip(self), err)]
+    pub async fn serve_local_sandbox(&self, options: ServeOptions) -> Result<SandboxUrls> {
+        let mut slot = self.inner.local_sandbox.lock().await;
+        let urls = match slot.as_ref() {
+            Some(Local::Served(served)) => served.urls().clone(),
+            Some(Local::Ensured(LocalSandbox::Owned(sandbox))) => sandbox.urls().clone(),
+            Some(Local::Ensured(LocalSandbox::Attached(_))) | None => {
+                if options.reset {
+                    tracing::info!("resetting the data dir's sandbox before serving it");
+                }
+                let served = serve::serve(&self.inner.paths.sandbox_dir, &options).await?;
+                let urls = served.urls().clone();
+                *slot = Some(Local::Served(served));
+                urls
+            }
+        };
+        drop(slot);
+        let (okta, entra, graph) = (urls.okta_org.to_string(), urls.entra_login.to_string(), urls.graph.to_string());
+        self.db(move |store| store.update_embedded_sandbox_urls(&okta, &entra, &graph)).await?;
+        Ok(urls)
+    }
+
     /// Stops the sandbox server this engine started, if any (releasing the data dir's sandbox lock).
     pub async fn shutdown(&self) {
         let local = self.inner.local_sandbox.lock().await.take();
-        if let Some(LocalSandbox::Owned(sandbox)) = local {
-            let base = sandbox.urls().base.clone();
-            sandbox.shutdown().await;
-            tracing::info!(%base, "stopped the data dir's sandbox");
+        match local {
+            Some(Local::Ensured(LocalSandbox::Owned(sandbox))) => {
+                let base = sandbox.urls().base.clone();
+                sandbox.shutdown().await;
+                tracing::info!(%base, "stopped the data dir's sandbox");
+            }
+            Some(Local::Served(served)) => {
+                let base = served.urls().base.clone();
+                served.shutdown().await;
+                tracing::info!(%base, "stopped the data dir's sandbox");
+            }
+            Some(Local::Ensured(LocalSandbox::Attached(_))) | None => {}
         }
     }
 

@@ -62,6 +62,18 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// `okta365 sandbox serve` found the data dir's sandbox served by another process.
+    #[error(
+        "The sandbox of this data dir ({dir}) is already served by another okta365 process{}. Use that one, \
+         or stop it (quit the app, or Ctrl-C that `okta365 sandbox serve`) and try again.",
+        url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+    )]
+    SandboxAlreadyServed {
+        /// The sandbox directory.
+        dir: PathBuf,
+        /// The base URL of the other server, when it published one.
+        url: Option<String>,
+    },
     /// There is no home folder to derive the data dir from.
     #[error("Could not find a folder for okta365's data (no home directory is known). Set OKTA365_DATA_DIR to a folder.")]
     NoDataDir,
@@ -101,7 +113,7 @@ impl Error {
             Error::Store(okta365_store::Error::NameTaken { .. }) => ErrorCode::AlreadyExists,
             Error::Keychain(_) | Error::SecretNotDeleted { .. } => ErrorCode::KeychainUnavailable,
             Error::Sandbox(S::SeedRead { .. } | S::SeedInvalid { .. }) => ErrorCode::InvalidInput,
-            Error::Sandbox(_) | Error::SandboxUnreachable { .. } => ErrorCode::SandboxUnavailable,
+            Error::Sandbox(_) | Error::SandboxUnreachable { .. } | Error::SandboxAlreadyServed { .. } => ErrorCode::SandboxUnavailable,
             Error::Store(_) | Error::NoDataDir | Error::Dir { .. } | Error::Logging(_) | Error::Task(_) => {
                 ErrorCode::Internal
             }
@@ -114,6 +126,7 @@ impl Error {
             Error::ProfileExists { name, id } => Some(json!({ "name": name, "id": id })),
             Error::Store(okta365_store::Error::NameTaken { name }) => Some(json!({ "name": name })),
             Error::SandboxUnreachable { url, .. } => Some(json!({ "url": url })),
+            Error::SandboxAlreadyServed { url, .. } => Some(json!({ "url": url })),
             _ => None,
         }
     }

@@ -18,6 +18,7 @@ mod engine;
 mod error;
 pub mod logging;
 mod paths;
+mod serve;
 pub mod urls;
 
 pub use dto::{
@@ -26,4 +27,5 @@ pub use dto::{
 pub use engine::{DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name};
 pub use error::{Error, Result};
 pub use okta365_sandbox::SandboxUrls;
+pub use serve::ServeOptions;
 pub use paths::{APP_IDENTIFIER, DATA_DIR_ENV, Paths, app_identifier};

@@ -26,6 +26,9 @@ use crate::{
 /// The environment variable holding the log filter.
 pub const LOG_ENV: &str = "OKTA365_LOG";
 
+/// The CLI's app name for [`init`].
+pub const CLI_APP: &str = "okta365";
+
 /// The log file prefix; files are named `okta365.log.YYYY-MM-DD`.
 pub const LOG_FILE_PREFIX: &str = "okta365.log";
 
@@ -45,8 +48,7 @@ impl std::fmt::Debug for LogGuard {
 /// desktop app).
 ///
 /// The file gets everything `OKTA365_LOG` allows (default `info`). So does stderr for the app; for the
-/// CLI, whose stdout and stderr are its interface, stderr shows only warnings and errors unless
-/// `OKTA365_LOG` is set.
+/// CLI, whose stdout and stderr are its interface, stderr gets log lines only when `OKTA365_LOG` is set.
 pub fn init(paths: &Paths, app: &str) -> Result<LogGuard> {
     std::fs::create_dir_all(&paths.log_dir)
         .map_err(|source| Error::Dir { path: paths.log_dir.clone(), source })?;
@@ -63,12 +65,13 @@ pub fn init(paths: &Paths, app: &str) -> Result<LogGuard> {
         Some(Err(e)) => (EnvFilter::new("info"), Some(e.to_string())),
         None => (EnvFilter::new("info"), None),
     };
+    // The CLI's stderr is part of its interface (it prints its own errors there), so it only carries log
+    // lines when OKTA365_LOG asks for them.
     let stderr_filter = match (&spec, &bad_spec) {
         (Some(spec), None) => EnvFilter::new(spec),
-        _ if app == "okta365" => EnvFilter::new("warn"),
+        _ if app == CLI_APP => EnvFilter::new("off"),
         _ => EnvFilter::new("info"),
     };
-
     // No ANSI colours: escape codes between a field name and its value would hide the value from redaction.
     let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
