@@ -42,7 +42,10 @@ impl IntoResponse for ControlError {
 
 fn parse<T: DeserializeOwned>(body: &Bytes, example: &str) -> Result<T, ControlError> {
     serde_json::from_slice(body).map_err(|e| {
-        ControlError(StatusCode::BAD_REQUEST, format!("The request body is not valid here ({e}). Send JSON like {example}."))
+        ControlError(
+            StatusCode::BAD_REQUEST,
+            format!("The request body is not valid here ({e}). Send JSON like {example}."),
+        )
     })
 }
 
@@ -59,7 +62,11 @@ async fn summary(AxState(shared): AxState<Arc<Shared>>) -> Response {
     let now = shared.now();
     let st = shared.state.read().await;
     let faults = shared.faults.lock().expect("fault list lock").clone();
-    let rate_limits = shared.rate_limits.lock().expect("rate limit lock").summary(now);
+    let rate_limits = shared
+        .rate_limits
+        .lock()
+        .expect("rate limit lock")
+        .summary(now);
     let memberships: usize = st.okta.groups.iter().map(|g| g.members.len()).sum();
     axum::Json(json!({
         "instanceId": shared.instance_id,
@@ -101,13 +108,20 @@ struct FaultRequest {
     latency_ms: Option<u64>,
 }
 
-async fn add_fault(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Result<Response, ControlError> {
-    const EXAMPLE: &str = r#"{"status":429,"count":3,"path_prefix":"/api/v1","retry_after":2} or {"latency_ms":200}"#;
+async fn add_fault(
+    AxState(shared): AxState<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, ControlError> {
+    const EXAMPLE: &str =
+        r#"{"status":429,"count":3,"path_prefix":"/api/v1","retry_after":2} or {"latency_ms":200}"#;
     let req: FaultRequest = parse(&body, EXAMPLE)?;
     let mut faults = shared.faults.lock().expect("fault list lock");
     if let Some(ms) = req.latency_ms {
         if ms > 60_000 {
-            return Err(ControlError(StatusCode::BAD_REQUEST, "latency_ms must be at most 60000".into()));
+            return Err(ControlError(
+                StatusCode::BAD_REQUEST,
+                "latency_ms must be at most 60000".into(),
+            ));
         }
         faults.latency_ms = ms;
     }
@@ -116,7 +130,9 @@ async fn add_fault(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Result
             if ![429, 500, 502, 503, 504].contains(&status) {
                 return Err(ControlError(
                     StatusCode::BAD_REQUEST,
-                    format!("status {status} is not an injectable fault; use 429, 500, 502, 503 or 504"),
+                    format!(
+                        "status {status} is not an injectable fault; use 429, 500, 502, 503 or 504"
+                    ),
                 ));
             }
             if let Some(p) = &req.path_prefix
@@ -124,7 +140,9 @@ async fn add_fault(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Result
             {
                 return Err(ControlError(
                     StatusCode::BAD_REQUEST,
-                    format!("path_prefix {p:?} must start with / and name a vendor path such as /api/v1 or /v1.0"),
+                    format!(
+                        "path_prefix {p:?} must start with / and name a vendor path such as /api/v1 or /v1.0"
+                    ),
                 ));
             }
             faults.pending.push(Fault {
@@ -136,7 +154,10 @@ async fn add_fault(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Result
         }
         (None, Some(_)) => {}
         (None, None) => {
-            return Err(ControlError(StatusCode::BAD_REQUEST, format!("Say which fault to inject: {EXAMPLE}")));
+            return Err(ControlError(
+                StatusCode::BAD_REQUEST,
+                format!("Say which fault to inject: {EXAMPLE}"),
+            ));
         }
     }
     Ok(axum::Json(json!(*faults)).into_response())
@@ -154,11 +175,16 @@ struct RateLimitRequest {
     limit: u32,
 }
 
-async fn set_rate_limit(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Result<Response, ControlError> {
+async fn set_rate_limit(
+    AxState(shared): AxState<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, ControlError> {
     let req: RateLimitRequest = parse(&body, r#"{"bucket":"groups","limit":10}"#)?;
     let now = shared.now();
     let mut limits = shared.rate_limits.lock().expect("rate limit lock");
-    limits.set_limit(&req.bucket, req.limit).map_err(|m| ControlError(StatusCode::BAD_REQUEST, m))?;
+    limits
+        .set_limit(&req.bucket, req.limit)
+        .map_err(|m| ControlError(StatusCode::BAD_REQUEST, m))?;
     Ok(axum::Json(limits.summary(now)).into_response())
 }
 
@@ -169,7 +195,9 @@ async fn demo_credentials(AxState(shared): AxState<Arc<Shared>>) -> Result<Respo
     let token_hash = sha256_hex(&okta_token);
     let secret_hash = sha256_hex(&secret);
     let hint: String = secret.chars().take(3).collect();
-    let end = now.checked_add(jiff::SignedDuration::from_hours(2 * 365 * 24 + 24)).unwrap_or(now);
+    let end = now
+        .checked_add(jiff::SignedDuration::from_hours(2 * 365 * 24 + 24))
+        .unwrap_or(now);
     let result = shared
         .mutate(|st| {
             st.okta.api_tokens.push(ApiToken {
@@ -187,7 +215,11 @@ async fn demo_credentials(AxState(shared): AxState<Arc<Shared>>) -> Result<Respo
                 .find(|d| d.is_initial)
                 .map(|d| d.name.clone())
                 .unwrap_or_default();
-            let app = st.microsoft.apps.first_mut().ok_or("the tenant has no app registration")?;
+            let app = st
+                .microsoft
+                .apps
+                .first_mut()
+                .ok_or("the tenant has no app registration")?;
             app.secrets.push(ClientSecret {
                 key_id: uuid::Uuid::new_v4().to_string(),
                 display_name: "okta365 demo".into(),
@@ -216,7 +248,9 @@ async fn demo_credentials(AxState(shared): AxState<Arc<Shared>>) -> Result<Respo
 fn client_secret_value() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-";
     let pick = |n: usize| -> String {
-        (0..n).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+        (0..n)
+            .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+            .collect()
     };
     let digit = char::from(b'0' + rand::random_range(0..10u8));
     format!("{}{digit}Q~{}", okta_id("", 3), pick(34))
@@ -237,15 +271,24 @@ async fn set_roles(
         parse(&body, r#"{"roles":["User.Read.All"]}"#).map_err(IntoResponse::into_response)?;
     let result = shared
         .mutate(|st| {
-            let app = st.microsoft.apps.iter_mut().find(|a| a.app_id.eq_ignore_ascii_case(&app_id)).ok_or(())?;
+            let app = st
+                .microsoft
+                .apps
+                .iter_mut()
+                .find(|a| a.app_id.eq_ignore_ascii_case(&app_id))
+                .ok_or(())?;
             app.roles = req.roles;
             Ok::<_, ()>(json!({ "appId": app.app_id, "roles": app.roles }))
         })
         .await
         .map_err(IntoResponse::into_response)?;
-    result
-        .map(|v| axum::Json(v).into_response())
-        .map_err(|()| ControlError(StatusCode::NOT_FOUND, format!("No app registration with appId {app_id}")).into_response())
+    result.map(|v| axum::Json(v).into_response()).map_err(|()| {
+        ControlError(
+            StatusCode::NOT_FOUND,
+            format!("No app registration with appId {app_id}"),
+        )
+        .into_response()
+    })
 }
 
 async fn reset(AxState(shared): AxState<Arc<Shared>>) -> Result<Response, Response> {
@@ -271,7 +314,8 @@ struct ClockRequest {
 }
 
 async fn clock(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Result<Response, Response> {
-    let req: ClockRequest = parse(&body, r#"{"advance_secs":3600}"#).map_err(IntoResponse::into_response)?;
+    let req: ClockRequest =
+        parse(&body, r#"{"advance_secs":3600}"#).map_err(IntoResponse::into_response)?;
     if req.advance_secs < 0 {
         return Err(ControlError(
             StatusCode::BAD_REQUEST,

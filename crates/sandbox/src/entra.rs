@@ -41,7 +41,9 @@ pub(crate) struct Keys {
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Keys")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,23 +51,32 @@ impl Keys {
     fn from_state(key: &SigningKey) -> Result<Keys, Error> {
         use rsa::pkcs8::DecodePrivateKey;
         use rsa::traits::PublicKeyParts;
-        let private = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem).map_err(|e| Error::SigningKey(e.to_string()))?;
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem)
+            .map_err(|e| Error::SigningKey(e.to_string()))?;
         let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
         let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
         Ok(Keys {
             kid: key.kid.clone(),
-            encoding: EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).map_err(|e| Error::SigningKey(e.to_string()))?,
-            decoding: DecodingKey::from_rsa_components(&n, &e).map_err(|e| Error::SigningKey(e.to_string()))?,
+            encoding: EncodingKey::from_rsa_pem(key.private_pem.as_bytes())
+                .map_err(|e| Error::SigningKey(e.to_string()))?,
+            decoding: DecodingKey::from_rsa_components(&n, &e)
+                .map_err(|e| Error::SigningKey(e.to_string()))?,
         })
     }
 }
 
 fn generate_key() -> Result<SigningKey, Error> {
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| Error::SigningKey(e.to_string()))?;
-    let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| Error::SigningKey(e.to_string()))?;
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+        .map_err(|e| Error::SigningKey(e.to_string()))?;
+    let pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| Error::SigningKey(e.to_string()))?;
     let kid: String = crate::server::okta_id("", 27);
-    Ok(SigningKey { kid, private_pem: pem.to_string() })
+    Ok(SigningKey {
+        kid,
+        private_pem: pem.to_string(),
+    })
 }
 
 /// The sandbox's signing keys: loaded from the state, or generated once and saved there.
@@ -124,7 +135,11 @@ pub(crate) enum TokenProblem {
 }
 
 /// Checks signature, audience, lifetime (on the sandbox clock) and tenant of a Graph access token.
-pub(crate) async fn verify(shared: &Shared, token: &str, tenant_id: &str) -> Result<Claims, TokenProblem> {
+pub(crate) async fn verify(
+    shared: &Shared,
+    token: &str,
+    tenant_id: &str,
+) -> Result<Claims, TokenProblem> {
     if token.split('.').count() != 3 {
         return Err(TokenProblem::Malformed);
     }
@@ -168,8 +183,18 @@ struct AadError {
 }
 
 impl AadError {
-    fn new(status: StatusCode, error: &'static str, code: u32, message: impl Into<String>) -> AadError {
-        AadError { status, error, code, message: message.into() }
+    fn new(
+        status: StatusCode,
+        error: &'static str,
+        code: u32,
+        message: impl Into<String>,
+    ) -> AadError {
+        AadError {
+            status,
+            error,
+            code,
+            message: message.into(),
+        }
     }
 
     fn render(self, shared: &Shared) -> Response {
@@ -195,18 +220,32 @@ impl AadError {
 
 fn with_token_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+    h.insert(
+        "cache-control",
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     h.insert("pragma", HeaderValue::from_static("no-cache"));
-    h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
 
 /// An injected fault on the login endpoint.
 pub(crate) fn injected_fault(shared: &Shared, status: StatusCode) -> Response {
     let (error, code, message) = if status == StatusCode::TOO_MANY_REQUESTS {
-        ("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop.")
+        (
+            "temporarily_unavailable",
+            50196,
+            "The server terminated an operation because it encountered a client request loop.",
+        )
     } else {
-        ("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+        (
+            "temporarily_unavailable",
+            90033,
+            "A transient error has occurred. Please try again.",
+        )
     };
     AadError::new(status, error, code, message).render(shared)
 }
@@ -229,7 +268,11 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
     Some((unescape(id)?, unescape(secret)?))
 }
 
@@ -245,19 +288,29 @@ async fn token(
     }
 }
 
-async fn issue(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, AadError> {
+async fn issue(
+    shared: &Shared,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AadError> {
     let form: HashMap<String, String> = parse_form(std::str::from_utf8(body).unwrap_or(""));
     let now: Timestamp = shared.now();
     let (tenant_id, app) = {
         let st = shared.state.read().await;
         let t = &st.microsoft.tenant;
-        let known = t.id.eq_ignore_ascii_case(tenant) || t.verified_domains.iter().any(|d| d.name.eq_ignore_ascii_case(tenant));
+        let known = t.id.eq_ignore_ascii_case(tenant)
+            || t.verified_domains
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(tenant));
         if !known {
             return Err(AadError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 90002,
-                format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
+                format!(
+                    "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+                ),
             ));
         }
         let grant = form.get("grant_type").map(String::as_str).unwrap_or("");
@@ -273,16 +326,28 @@ async fn issue(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8]) 
             ));
         }
         let basic = basic_credentials(headers);
-        let client_id = form.get("client_id").cloned().or_else(|| basic.as_ref().map(|b| b.0.clone())).unwrap_or_default();
+        let client_id = form
+            .get("client_id")
+            .cloned()
+            .or_else(|| basic.as_ref().map(|b| b.0.clone()))
+            .unwrap_or_default();
         if client_id.is_empty() {
             return Err(missing("client_id"));
         }
-        let Some(app) = st.microsoft.apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(&client_id)) else {
+        let Some(app) = st
+            .microsoft
+            .apps
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(&client_id))
+        else {
             return Err(AadError::new(
                 StatusCode::BAD_REQUEST,
                 "unauthorized_client",
                 700016,
-                format!("Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", t.display_name),
+                format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                    t.display_name
+                ),
             ));
         };
         if form.contains_key("client_assertion") {
@@ -293,7 +358,10 @@ async fn issue(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8]) 
                 "The certificate with identifier used to sign the client assertion is not registered on application. The sandbox supports client secrets only.",
             ));
         }
-        let secret = form.get("client_secret").cloned().or_else(|| basic.map(|b| b.1));
+        let secret = form
+            .get("client_secret")
+            .cloned()
+            .or_else(|| basic.map(|b| b.1));
         let secret = match secret {
             None => {
                 return Err(AadError::new(
@@ -319,16 +387,26 @@ async fn issue(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8]) 
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 7000215,
-                format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.", app.app_id),
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.app_id
+                ),
             ));
         };
-        let expired = found.end_date_time.parse::<Timestamp>().map(|end| now >= end).unwrap_or(true);
+        let expired = found
+            .end_date_time
+            .parse::<Timestamp>()
+            .map(|end| now >= end)
+            .unwrap_or(true);
         if expired {
             return Err(AadError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 7000222,
-                format!("The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", app.app_id),
+                format!(
+                    "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.",
+                    app.app_id
+                ),
             ));
         }
         (t.id.clone(), app.clone())
@@ -337,16 +415,25 @@ async fn issue(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8]) 
     if scope.is_empty() {
         return Err(missing("scope"));
     }
-    if !scope.eq_ignore_ascii_case(GRAPH_SCOPE) && !scope.eq_ignore_ascii_case("00000003-0000-0000-c000-000000000000/.default") {
+    if !scope.eq_ignore_ascii_case(GRAPH_SCOPE)
+        && !scope.eq_ignore_ascii_case("00000003-0000-0000-c000-000000000000/.default")
+    {
         return Err(AadError::new(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
-            format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. The sandbox issues app-only tokens for {GRAPH_SCOPE} only."),
+            format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. The sandbox issues app-only tokens for {GRAPH_SCOPE} only."
+            ),
         ));
     }
     let keys = keys(shared).await.map_err(|e| {
-        AadError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, e.to_string())
+        AadError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            50000,
+            e.to_string(),
+        )
     })?;
     let iat = now.as_second();
     let issuer = format!("https://sts.windows.net/{tenant_id}/");
@@ -373,7 +460,12 @@ async fn issue(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8]) 
     header.kid = Some(keys.kid.clone());
     header.typ = Some("JWT".into());
     let access_token = jsonwebtoken::encode(&header, &claims, &keys.encoding).map_err(|e| {
-        AadError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, e.to_string())
+        AadError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            50000,
+            e.to_string(),
+        )
     })?;
     let body = json!({
         "token_type": "Bearer",

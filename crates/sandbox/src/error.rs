@@ -27,7 +27,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A seed file was read but is not a valid seed.
-    #[error("The sandbox seed file {path} is not valid: {message}. Start from crates/sandbox/seed/demo.json and keep its layout.")]
+    #[error(
+        "The sandbox seed file {path} is not valid: {message}. Start from crates/sandbox/seed/demo.json and keep its layout."
+    )]
     SeedInvalid {
         /// The seed file.
         path: PathBuf,
@@ -54,7 +56,9 @@ pub enum Error {
         message: String,
     },
     /// The state file could not be written.
-    #[error("Could not save the sandbox state to {path}: {source}. Check that the data dir is writable and the disk is not full.")]
+    #[error(
+        "Could not save the sandbox state to {path}: {source}. Check that the data dir is writable and the disk is not full."
+    )]
     StateWrite {
         /// The state file.
         path: PathBuf,
@@ -63,7 +67,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The sandbox directory (or a file in it) could not be used.
-    #[error("Could not use the sandbox directory {path}: {source}. Check that the data dir exists and is writable.")]
+    #[error(
+        "Could not use the sandbox directory {path}: {source}. Check that the data dir exists and is writable."
+    )]
     Dir {
         /// The file or directory.
         path: PathBuf,
@@ -92,7 +98,9 @@ pub enum Error {
         server: String,
     },
     /// An HTTP call to a sandbox server failed.
-    #[error("The sandbox server at {url} could not be reached: {message}. Check that it is still running.")]
+    #[error(
+        "The sandbox server at {url} could not be reached: {message}. Check that it is still running."
+    )]
     Unreachable {
         /// The URL called.
         url: String,
@@ -110,7 +118,9 @@ pub enum Error {
         message: String,
     },
     /// The sandbox's signing key could not be created or loaded.
-    #[error("The sandbox token signing key is unusable ({0}). Run `okta365 sandbox reset` to create a new one.")]
+    #[error(
+        "The sandbox token signing key is unusable ({0}). Run `okta365 sandbox reset` to create a new one."
+    )]
     SigningKey(String),
 }
 

@@ -41,8 +41,16 @@ pub(crate) struct GraphError {
 }
 
 impl GraphError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> GraphError {
-        GraphError { status, code, message: message.into() }
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> GraphError {
+        GraphError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     fn bad_request(code: &'static str, message: impl Into<String>) -> GraphError {
@@ -105,11 +113,17 @@ impl RequestIds {
             .filter(|v| !v.is_empty() && v.len() <= 200)
             .map(str::to_owned)
             .unwrap_or_else(|| request_id.clone());
-        RequestIds { request_id, client_request_id }
+        RequestIds {
+            request_id,
+            client_request_id,
+        }
     }
 
     fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in [("request-id", &self.request_id), ("client-request-id", &self.client_request_id)] {
+        for (name, value) in [
+            ("request-id", &self.request_id),
+            ("client-request-id", &self.client_request_id),
+        ] {
             if let Ok(v) = HeaderValue::from_str(value) {
                 headers.insert(name, v);
             }
@@ -145,12 +159,25 @@ pub(crate) fn injected_fault(shared: &Shared, headers: &HeaderMap, status: Statu
             "TooManyRequests",
             "Too many requests. Application or tenant is being throttled; retry after the interval in Retry-After.",
         ),
-        StatusCode::SERVICE_UNAVAILABLE => GraphError::new(status, "serviceNotAvailable", "Service unavailable. Retry later."),
-        _ => GraphError::new(status, "generalException", "An internal server error occurred. Retry later."),
+        StatusCode::SERVICE_UNAVAILABLE => GraphError::new(
+            status,
+            "serviceNotAvailable",
+            "Service unavailable. Retry later.",
+        ),
+        _ => GraphError::new(
+            status,
+            "generalException",
+            "An internal server error occurred. Retry later.",
+        ),
     };
     let mut response = error.respond(shared, headers);
-    if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {
-        response.headers_mut().insert("retry-after", HeaderValue::from(1u32));
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(1u32));
     }
     response
 }
@@ -166,13 +193,26 @@ struct Caller {
 impl FromRequestParts<Arc<Shared>> for Caller {
     type Rejection = GraphError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Caller, GraphError> {
-        let unauthorized = |m: &str| GraphError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", m);
-        let header = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Caller, GraphError> {
+        let unauthorized =
+            |m: &str| GraphError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", m);
+        let header = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim();
         let token = match header.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ if header.is_empty() => return Err(unauthorized("Access token is empty.")),
-            _ => return Err(unauthorized("Access token validation failure. Only Bearer tokens are accepted.")),
+            _ => {
+                return Err(unauthorized(
+                    "Access token validation failure. Only Bearer tokens are accepted.",
+                ));
+            }
         };
         if token.is_empty() {
             return Err(unauthorized("Access token is empty."));
@@ -188,7 +228,9 @@ impl FromRequestParts<Arc<Shared>> for Caller {
             TokenProblem::NotYetValid => unauthorized("Lifetime validation failed, the token is not yet valid."),
             TokenProblem::WrongTenant => unauthorized("Access token validation failure. Invalid issuer or tenant."),
         })?;
-        Ok(Caller { roles: claims.roles.unwrap_or_default() })
+        Ok(Caller {
+            roles: claims.roles.unwrap_or_default(),
+        })
     }
 }
 
@@ -207,9 +249,18 @@ impl Caller {
     }
 }
 
-const READ_USERS: &[&str] = &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
-const READ_ORG: &[&str] =
-    &["Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+const READ_USERS: &[&str] = &[
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const READ_ORG: &[&str] = &[
+    "Organization.Read.All",
+    "Organization.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
 const READ_SKUS: &[&str] = &[
     "Organization.Read.All",
     "Organization.ReadWrite.All",
@@ -233,7 +284,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
         // Graph accepts system query options with or without the `$`.
         let raw = parse_form(parts.uri.query().unwrap_or(""))
             .into_iter()
-            .map(|(k, v)| (if k.starts_with('$') { k } else { format!("${k}") }, v))
+            .map(|(k, v)| {
+                (
+                    if k.starts_with('$') {
+                        k
+                    } else {
+                        format!("${k}")
+                    },
+                    v,
+                )
+            })
             .collect();
         Ok(Query { raw })
     }
@@ -246,12 +306,17 @@ impl Query {
 
     fn reject_unsupported(&self, allowed: &[&str]) -> Result<(), GraphError> {
         for key in self.raw.keys() {
-            if ["$orderby", "$search", "$expand", "$count", "$skip", "$format", "$apply"].contains(&key.as_str())
+            if [
+                "$orderby", "$search", "$expand", "$count", "$skip", "$format", "$apply",
+            ]
+            .contains(&key.as_str())
                 && !allowed.contains(&key.as_str())
             {
                 return Err(GraphError::bad_request(
                     "Request_UnsupportedQuery",
-                    format!("The sandbox does not support the query option '{key}' on this resource yet; leave it out."),
+                    format!(
+                        "The sandbox does not support the query option '{key}' on this resource yet; leave it out."
+                    ),
                 ));
             }
         }
@@ -260,14 +325,22 @@ impl Query {
 }
 
 /// `$select`: the listed properties, each checked against the type's known properties.
-fn parse_select(query: &Query, known: &[&str], type_name: &str) -> Result<Option<Vec<String>>, GraphError> {
-    let Some(select) = query.get("$select") else { return Ok(None) };
+fn parse_select(
+    query: &Query,
+    known: &[&str],
+    type_name: &str,
+) -> Result<Option<Vec<String>>, GraphError> {
+    let Some(select) = query.get("$select") else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for p in select.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(p)) else {
             return Err(GraphError::bad_request(
                 "BadRequest",
-                format!("Could not find a property named '{p}' on type 'microsoft.graph.{type_name}'."),
+                format!(
+                    "Could not find a property named '{p}' on type 'microsoft.graph.{type_name}'."
+                ),
             ));
         };
         out.push((*k).to_owned());
@@ -285,7 +358,10 @@ fn project(full: &Value, select: Option<&[String]>, default: &[&str]) -> Value {
         }
         None => {
             for p in default {
-                out.insert((*p).to_owned(), full.get(*p).cloned().unwrap_or(Value::Null));
+                out.insert(
+                    (*p).to_owned(),
+                    full.get(*p).cloned().unwrap_or(Value::Null),
+                );
             }
         }
     }
@@ -296,11 +372,30 @@ fn project(full: &Value, select: Option<&[String]>, default: &[&str]) -> Value {
 // organization
 
 const ORG_PROPERTIES: &[&str] = &[
-    "id", "deletedDateTime", "assignedPlans", "businessPhones", "city", "country", "countryLetterCode",
-    "createdDateTime", "defaultUsageLocation", "displayName", "marketingNotificationEmails",
-    "onPremisesLastSyncDateTime", "onPremisesSyncEnabled", "postalCode", "preferredLanguage", "privacyProfile",
-    "provisionedPlans", "securityComplianceNotificationMails", "securityComplianceNotificationPhones", "state",
-    "street", "technicalNotificationMails", "tenantType", "verifiedDomains",
+    "id",
+    "deletedDateTime",
+    "assignedPlans",
+    "businessPhones",
+    "city",
+    "country",
+    "countryLetterCode",
+    "createdDateTime",
+    "defaultUsageLocation",
+    "displayName",
+    "marketingNotificationEmails",
+    "onPremisesLastSyncDateTime",
+    "onPremisesSyncEnabled",
+    "postalCode",
+    "preferredLanguage",
+    "privacyProfile",
+    "provisionedPlans",
+    "securityComplianceNotificationMails",
+    "securityComplianceNotificationPhones",
+    "state",
+    "street",
+    "technicalNotificationMails",
+    "tenantType",
+    "verifiedDomains",
 ];
 
 fn render_organization(st: &State) -> Value {
@@ -362,32 +457,88 @@ fn context(shared: &Shared, entity_set: &str, select: Option<&[String]>) -> Stri
 
 /// Graph's default projection of a user when no `$select` is given.
 const USER_DEFAULT: &[&str] = &[
-    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
-    "preferredLanguage", "surname", "userPrincipalName", "id",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
 ];
 
 /// Properties the sandbox keeps, plus common ones it has no data for (served as null or empty).
 const USER_PROPERTIES: &[&str] = &[
-    "id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "mailNickname", "jobTitle",
-    "department", "accountEnabled", "usageLocation", "userType", "businessPhones", "mobilePhone",
-    "officeLocation", "preferredLanguage", "createdDateTime", "assignedLicenses", "deletedDateTime", "city",
-    "country", "state", "streetAddress", "postalCode", "companyName", "employeeId", "employeeType",
-    "faxNumber", "otherMails", "proxyAddresses", "imAddresses", "onPremisesImmutableId",
-    "onPremisesSyncEnabled", "externalUserState", "creationType", "ageGroup", "showInAddressList",
-    "passwordPolicies", "assignedPlans", "identities",
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "mailNickname",
+    "jobTitle",
+    "department",
+    "accountEnabled",
+    "usageLocation",
+    "userType",
+    "businessPhones",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "createdDateTime",
+    "assignedLicenses",
+    "deletedDateTime",
+    "city",
+    "country",
+    "state",
+    "streetAddress",
+    "postalCode",
+    "companyName",
+    "employeeId",
+    "employeeType",
+    "faxNumber",
+    "otherMails",
+    "proxyAddresses",
+    "imAddresses",
+    "onPremisesImmutableId",
+    "onPremisesSyncEnabled",
+    "externalUserState",
+    "creationType",
+    "ageGroup",
+    "showInAddressList",
+    "passwordPolicies",
+    "assignedPlans",
+    "identities",
 ];
 
 fn render_user(u: &GraphUser) -> Value {
     let mut v = serde_json::to_value(u).expect("a Graph user serializes");
     let obj = v.as_object_mut().expect("a Graph user is an object");
     for (k, empty) in [
-        ("deletedDateTime", Value::Null), ("city", Value::Null), ("country", Value::Null), ("state", Value::Null),
-        ("streetAddress", Value::Null), ("postalCode", Value::Null), ("companyName", Value::Null),
-        ("employeeId", Value::Null), ("employeeType", Value::Null), ("faxNumber", Value::Null),
-        ("otherMails", json!([])), ("proxyAddresses", json!([])), ("imAddresses", json!([])),
-        ("onPremisesImmutableId", Value::Null), ("onPremisesSyncEnabled", Value::Null),
-        ("externalUserState", Value::Null), ("creationType", Value::Null), ("ageGroup", Value::Null),
-        ("showInAddressList", Value::Null), ("passwordPolicies", Value::Null), ("assignedPlans", json!([])),
+        ("deletedDateTime", Value::Null),
+        ("city", Value::Null),
+        ("country", Value::Null),
+        ("state", Value::Null),
+        ("streetAddress", Value::Null),
+        ("postalCode", Value::Null),
+        ("companyName", Value::Null),
+        ("employeeId", Value::Null),
+        ("employeeType", Value::Null),
+        ("faxNumber", Value::Null),
+        ("otherMails", json!([])),
+        ("proxyAddresses", json!([])),
+        ("imAddresses", json!([])),
+        ("onPremisesImmutableId", Value::Null),
+        ("onPremisesSyncEnabled", Value::Null),
+        ("externalUserState", Value::Null),
+        ("creationType", Value::Null),
+        ("ageGroup", Value::Null),
+        ("showInAddressList", Value::Null),
+        ("passwordPolicies", Value::Null),
+        ("assignedPlans", json!([])),
         ("identities", json!([])),
     ] {
         obj.entry(k).or_insert(empty);
@@ -411,11 +562,29 @@ enum Filter {
 }
 
 const FILTER_EQ: &[&str] = &[
-    "id", "mail", "userPrincipalName", "displayName", "givenName", "surname", "mailNickname", "jobTitle",
-    "department", "userType", "accountEnabled", "usageLocation",
+    "id",
+    "mail",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mailNickname",
+    "jobTitle",
+    "department",
+    "userType",
+    "accountEnabled",
+    "usageLocation",
 ];
-const FILTER_STARTS_WITH: &[&str] =
-    &["mail", "userPrincipalName", "displayName", "givenName", "surname", "mailNickname", "jobTitle", "department"];
+const FILTER_STARTS_WITH: &[&str] = &[
+    "mail",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mailNickname",
+    "jobTitle",
+    "department",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -524,7 +693,9 @@ impl FilterParser {
             Some(Tok::Str(s)) => Ok(Value::String(s)),
             Some(Tok::Word(w)) if w == "true" || w == "false" => Ok(Value::Bool(w == "true")),
             Some(Tok::Word(w)) if w == "null" => Ok(Value::Null),
-            _ => Err(syntax("a literal such as 'text' (double any ' inside it), true, false or null")),
+            _ => Err(syntax(
+                "a literal such as 'text' (double any ' inside it), true, false or null",
+            )),
         }
     }
 
@@ -536,27 +707,38 @@ impl FilterParser {
                 Ok(f)
             }
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("startsWith") => {
-                self.expect(Tok::Open, "( after startsWith").map_err(|m| syntax(&m))?;
-                let Some(Tok::Word(prop)) = self.next() else { return Err(syntax("a property name")) };
+                self.expect(Tok::Open, "( after startsWith")
+                    .map_err(|m| syntax(&m))?;
+                let Some(Tok::Word(prop)) = self.next() else {
+                    return Err(syntax("a property name"));
+                };
                 let prop = property(&prop, FILTER_STARTS_WITH)?;
-                self.expect(Tok::Comma, ", after the property").map_err(|m| syntax(&m))?;
-                let Some(Tok::Str(prefix)) = self.next() else { return Err(syntax("a 'prefix' string")) };
+                self.expect(Tok::Comma, ", after the property")
+                    .map_err(|m| syntax(&m))?;
+                let Some(Tok::Str(prefix)) = self.next() else {
+                    return Err(syntax("a 'prefix' string"));
+                };
                 self.expect(Tok::Close, ")").map_err(|m| syntax(&m))?;
                 Ok(Filter::StartsWith(prop, prefix))
             }
             Some(Tok::Word(prop)) => {
-                let Some(Tok::Word(op)) = self.next() else { return Err(syntax("an operator such as eq")) };
+                let Some(Tok::Word(op)) = self.next() else {
+                    return Err(syntax("an operator such as eq"));
+                };
                 let op = op.to_ascii_lowercase();
                 if !["eq", "ne", "in"].contains(&op.as_str()) {
                     return Err(GraphError::bad_request(
                         "Request_UnsupportedQuery",
-                        format!("The sandbox supports eq, ne, in and startsWith in $filter on users, not '{op}'."),
+                        format!(
+                            "The sandbox supports eq, ne, in and startsWith in $filter on users, not '{op}'."
+                        ),
                     ));
                 }
                 let prop = property(&prop, FILTER_EQ)?;
                 match op.as_str() {
                     "in" => {
-                        self.expect(Tok::Open, "( after in").map_err(|m| syntax(&m))?;
+                        self.expect(Tok::Open, "( after in")
+                            .map_err(|m| syntax(&m))?;
                         let mut values = vec![self.literal()?];
                         while self.toks.get(self.pos) == Some(&Tok::Comma) {
                             self.pos += 1;
@@ -575,7 +757,10 @@ impl FilterParser {
 }
 
 fn syntax(expected: &str) -> GraphError {
-    GraphError::bad_request("BadRequest", format!("Invalid filter clause: {expected} was expected."))
+    GraphError::bad_request(
+        "BadRequest",
+        format!("Invalid filter clause: {expected} was expected."),
+    )
 }
 
 fn property(name: &str, allowed: &[&str]) -> Result<String, GraphError> {
@@ -588,7 +773,9 @@ fn property(name: &str, allowed: &[&str]) -> Result<String, GraphError> {
 }
 
 fn parse_filter(s: &str) -> Result<Filter, GraphError> {
-    let toks = filter_tokens(s).map_err(|m| GraphError::bad_request("BadRequest", format!("Invalid filter clause: {m}")))?;
+    let toks = filter_tokens(s).map_err(|m| {
+        GraphError::bad_request("BadRequest", format!("Invalid filter clause: {m}"))
+    })?;
     let mut p = FilterParser { toks, pos: 0 };
     let f = p.or()?;
     if p.pos != p.toks.len() {
@@ -612,9 +799,9 @@ impl Filter {
             Filter::Eq(p, v) => same(get(p), v),
             Filter::Ne(p, v) => !same(get(p), v),
             Filter::In(p, vs) => vs.iter().any(|v| same(get(p), v)),
-            Filter::StartsWith(p, prefix) => {
-                get(p).as_str().is_some_and(|s| s.to_lowercase().starts_with(&prefix.to_lowercase()))
-            }
+            Filter::StartsWith(p, prefix) => get(p)
+                .as_str()
+                .is_some_and(|s| s.to_lowercase().starts_with(&prefix.to_lowercase())),
             Filter::And(a, b) => a.matches(u) && b.matches(u),
             Filter::Or(a, b) => a.matches(u) || b.matches(u),
         }
@@ -636,12 +823,18 @@ async fn list_users(
             _ => {
                 return Err(GraphError::bad_request(
                     "Request_BadRequest",
-                    format!("Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."),
+                    format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
                 ));
             }
         },
     };
-    let filter = query.get("$filter").filter(|f| !f.trim().is_empty()).map(parse_filter).transpose()?;
+    let filter = query
+        .get("$filter")
+        .filter(|f| !f.trim().is_empty())
+        .map(parse_filter)
+        .transpose()?;
     let after = match query.get("$skiptoken") {
         None => None,
         Some(t) => Some(
@@ -669,7 +862,10 @@ async fn list_users(
         page.push(project(&v, select.as_deref(), USER_DEFAULT));
     }
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(context(&shared, "users", select.as_deref())));
+    body.insert(
+        "@odata.context".into(),
+        json!(context(&shared, "users", select.as_deref())),
+    );
     if matching.peek().is_some()
         && let Some(last) = last_id
     {
@@ -681,7 +877,10 @@ async fn list_users(
         }
         ser.append_pair("$top", &top.to_string());
         ser.append_pair("$skiptoken", &URL_SAFE_NO_PAD.encode(last.as_bytes()));
-        body.insert("@odata.nextLink".into(), json!(shared.url(&format!("/v1.0/users?{}", ser.finish()))));
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(shared.url(&format!("/v1.0/users?{}", ser.finish()))),
+        );
     }
     body.insert("value".into(), Value::Array(page));
     Ok(axum::Json(Value::Object(body)).into_response())
@@ -756,7 +955,11 @@ async fn subscribed_skus(
                 .microsoft
                 .users
                 .iter()
-                .filter(|u| u.assigned_licenses.iter().any(|l| l.sku_id.eq_ignore_ascii_case(&s.sku_id)))
+                .filter(|u| {
+                    u.assigned_licenses
+                        .iter()
+                        .any(|l| l.sku_id.eq_ignore_ascii_case(&s.sku_id))
+                })
                 .count();
             json!({
                 "accountId": tenant.id,
@@ -773,7 +976,10 @@ async fn subscribed_skus(
             })
         })
         .collect();
-    Ok(axum::Json(json!({ "@odata.context": context(&shared, "subscribedSkus", None), "value": value })).into_response())
+    Ok(axum::Json(
+        json!({ "@odata.context": context(&shared, "subscribedSkus", None), "value": value }),
+    )
+    .into_response())
 }
 
 #[cfg(test)]

@@ -79,7 +79,11 @@ pub struct SandboxConfig {
 impl SandboxConfig {
     /// An in-memory sandbox on a free port with the demo seed: what most tests want.
     pub fn in_memory() -> SandboxConfig {
-        SandboxConfig { port: None, state: StateLocation::Memory, seed: Seed::demo() }
+        SandboxConfig {
+            port: None,
+            state: StateLocation::Memory,
+            seed: Seed::demo(),
+        }
     }
 }
 
@@ -110,8 +114,14 @@ pub struct SandboxUrls {
 impl SandboxUrls {
     /// The URLs of a sandbox listening on `127.0.0.1:port`.
     pub fn for_port(port: u16) -> SandboxUrls {
-        let base = Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL is valid");
-        SandboxUrls { okta_org: base.clone(), entra_login: base.clone(), graph: base.clone(), base }
+        let base =
+            Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL is valid");
+        SandboxUrls {
+            okta_org: base.clone(),
+            entra_login: base.clone(),
+            graph: base.clone(),
+            base,
+        }
     }
 }
 
@@ -161,13 +171,17 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|source| Error::Bind { port, source })?;
-        let port = listener.local_addr().map_err(|source| Error::Bind { port, source })?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { port, source })?
+            .port();
         let urls = SandboxUrls::for_port(port);
         let (state, state_file) = match &config.state {
             StateLocation::Memory => (state::State::from_seed(&config.seed), None),
-            StateLocation::File(path) => {
-                (state::State::load_or_create(path, &config.seed)?, Some(path.clone()))
-            }
+            StateLocation::File(path) => (
+                state::State::load_or_create(path, &config.seed)?,
+                Some(path.clone()),
+            ),
         };
         let instance_id = uuid::Uuid::new_v4().to_string();
         let shared = Arc::new(server::Shared {
@@ -194,7 +208,12 @@ impl Sandbox {
             }
         });
         tracing::info!(base = %urls.base, "sandbox server started");
-        Ok(Sandbox { urls, stop: Some(stop), task: Some(task), owner: None })
+        Ok(Sandbox {
+            urls,
+            stop: Some(stop),
+            task: Some(task),
+            owner: None,
+        })
     }
 
     /// The server's base URLs.
@@ -210,7 +229,10 @@ impl Sandbox {
         }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(5), task).await.is_err() {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -229,24 +251,36 @@ impl Drop for Sandbox {
 /// POST {base}/_sandbox/demo-credentials mints a fresh Okta API token and a fresh client secret for the
 /// demo Entra app (the tenant keeps only their hashes) and returns them; this helper calls it over HTTP.
 pub async fn mint_demo_credentials(base: &Url) -> Result<DemoCredentials> {
-    let url = base.join("_sandbox/demo-credentials").map_err(|e| Error::Unreachable {
-        url: base.to_string(),
-        message: format!("not a usable base URL ({e})"),
-    })?;
+    let url = base
+        .join("_sandbox/demo-credentials")
+        .map_err(|e| Error::Unreachable {
+            url: base.to_string(),
+            message: format!("not a usable base URL ({e})"),
+        })?;
     let response = local::http_client(std::time::Duration::from_secs(30))
         .post(url.clone())
         .header("content-length", "0")
         .send()
         .await
-        .map_err(|e| Error::Unreachable { url: url.to_string(), message: e.to_string() })?;
+        .map_err(|e| Error::Unreachable {
+            url: url.to_string(),
+            message: e.to_string(),
+        })?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        return Err(Error::BadAnswer { url: url.to_string(), status: status.as_u16(), message: body });
+        return Err(Error::BadAnswer {
+            url: url.to_string(),
+            status: status.as_u16(),
+            message: body,
+        });
     }
-    response.json::<DemoCredentials>().await.map_err(|e| Error::BadAnswer {
-        url: url.to_string(),
-        status: status.as_u16(),
-        message: format!("not demo credentials ({e})"),
-    })
+    response
+        .json::<DemoCredentials>()
+        .await
+        .map_err(|e| Error::BadAnswer {
+            url: url.to_string(),
+            status: status.as_u16(),
+            message: format!("not demo credentials ({e})"),
+        })
 }

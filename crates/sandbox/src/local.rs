@@ -63,7 +63,9 @@ pub(crate) struct Ownership {
 impl Drop for Ownership {
     fn drop(&mut self) {
         let server_file = self.dir.join(SERVER_FILE);
-        if read_server_info(&server_file).is_some_and(|i| i.pid == std::process::id() && i.port == self.port) {
+        if read_server_info(&server_file)
+            .is_some_and(|i| i.pid == std::process::id() && i.port == self.port)
+        {
             let _ = std::fs::remove_file(&server_file);
         }
         let _ = self.lock.unlock();
@@ -73,8 +75,14 @@ impl Drop for Ownership {
 /// The data dir's own sandbox: attach to the one already served for `sandbox_dir` (server.json + a
 /// health check), or take `server.lock` and start one in this process. Safe when the app and the CLI race.
 pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
-    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir { path: sandbox_dir.to_owned(), source })?;
-    let dir = sandbox_dir.canonicalize().map_err(|source| Error::Dir { path: sandbox_dir.to_owned(), source })?;
+    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir {
+        path: sandbox_dir.to_owned(),
+        source,
+    })?;
+    let dir = sandbox_dir.canonicalize().map_err(|source| Error::Dir {
+        path: sandbox_dir.to_owned(),
+        source,
+    })?;
     let state_file = dir.join(STATE_FILE);
     let server_file = dir.join(SERVER_FILE);
     let lock_path = dir.join(LOCK_FILE);
@@ -98,18 +106,35 @@ pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
             }
             Err(TryLockError::WouldBlock) => {
                 if started.elapsed() > WAIT_FOR_OWNER {
-                    return Err(Error::Busy { lock: lock_path, waited_secs: WAIT_FOR_OWNER.as_secs() });
+                    return Err(Error::Busy {
+                        lock: lock_path,
+                        waited_secs: WAIT_FOR_OWNER.as_secs(),
+                    });
                 }
                 // Another process owns it and is still starting; give it a moment to publish server.json.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(TryLockError::Error(source)) => return Err(Error::Dir { path: lock_path, source }),
+            Err(TryLockError::Error(source)) => {
+                return Err(Error::Dir {
+                    path: lock_path,
+                    source,
+                });
+            }
         }
     }
 }
 
-async fn start_owned(dir: &Path, state_file: &Path, previous_port: Option<u16>, lock: File) -> Result<Sandbox> {
-    let config = |port| SandboxConfig { port, state: StateLocation::File(state_file.to_owned()), seed: Seed::demo() };
+async fn start_owned(
+    dir: &Path,
+    state_file: &Path,
+    previous_port: Option<u16>,
+    lock: File,
+) -> Result<Sandbox> {
+    let config = |port| SandboxConfig {
+        port,
+        state: StateLocation::File(state_file.to_owned()),
+        seed: Seed::demo(),
+    };
     // Prefer the previous port so sandbox profile URLs stay the same across restarts.
     let mut sandbox = match previous_port {
         Some(p) => match Sandbox::start(config(Some(p))).await {
@@ -128,14 +153,24 @@ async fn start_owned(dir: &Path, state_file: &Path, previous_port: Option<u16>, 
     };
     let server_file = dir.join(SERVER_FILE);
     let bytes = serde_json::to_vec_pretty(&info).expect("server info serializes");
-    crate::state::write_atomically(&server_file, &bytes).map_err(|source| Error::Dir { path: server_file, source })?;
-    sandbox.owner = Some(Ownership { dir: dir.to_owned(), port, lock });
+    crate::state::write_atomically(&server_file, &bytes).map_err(|source| Error::Dir {
+        path: server_file,
+        source,
+    })?;
+    sandbox.owner = Some(Ownership {
+        dir: dir.to_owned(),
+        port,
+        lock,
+    });
     Ok(sandbox)
 }
 
 /// Restores the seed in the data dir's sandbox (refuses while another process serves it).
 pub fn reset_local(sandbox_dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir { path: sandbox_dir.to_owned(), source })?;
+    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir {
+        path: sandbox_dir.to_owned(),
+        source,
+    })?;
     let lock_path = sandbox_dir.join(LOCK_FILE);
     let lock = open_lock(&lock_path)?;
     match lock.try_lock() {
@@ -144,9 +179,17 @@ pub fn reset_local(sandbox_dir: &Path) -> Result<()> {
             let server = read_server_info(&sandbox_dir.join(SERVER_FILE))
                 .map(|i| format!(" (pid {} at {})", i.pid, i.base_url))
                 .unwrap_or_default();
-            return Err(Error::InUse { dir: sandbox_dir.to_owned(), server });
+            return Err(Error::InUse {
+                dir: sandbox_dir.to_owned(),
+                server,
+            });
         }
-        Err(TryLockError::Error(source)) => return Err(Error::Dir { path: lock_path, source }),
+        Err(TryLockError::Error(source)) => {
+            return Err(Error::Dir {
+                path: lock_path,
+                source,
+            });
+        }
     }
     let state_file = sandbox_dir.join(STATE_FILE);
     let seed = Seed::demo();
@@ -169,7 +212,10 @@ fn open_lock(path: &Path) -> Result<File> {
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|source| Error::Dir { path: path.to_owned(), source })
+        .map_err(|source| Error::Dir {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn read_server_info(path: &Path) -> Option<ServerInfo> {
@@ -177,10 +223,20 @@ fn read_server_info(path: &Path) -> Option<ServerInfo> {
 }
 
 /// The URLs of the server in `info` if it answers and serves `state_file`.
-async fn healthy(client: &reqwest::Client, info: &ServerInfo, state_file: &Path) -> Option<SandboxUrls> {
+async fn healthy(
+    client: &reqwest::Client,
+    info: &ServerInfo,
+    state_file: &Path,
+) -> Option<SandboxUrls> {
     let urls = SandboxUrls::for_port(info.port);
-    let health: serde_json::Value =
-        client.get(urls.base.join("_sandbox/health").ok()?).send().await.ok()?.json().await.ok()?;
+    let health: serde_json::Value = client
+        .get(urls.base.join("_sandbox/health").ok()?)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
     let served = health.get("stateFile")?.as_str()?;
     (health.get("ok")?.as_bool()? && Path::new(served) == state_file).then_some(urls)
 }

@@ -29,7 +29,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/groups/{gid}", get(get_group))
         .route("/api/v1/groups/{gid}/users", get(list_members))
-        .route("/api/v1/groups/{gid}/users/{uid}", put(add_member).delete(remove_member))
+        .route(
+            "/api/v1/groups/{gid}/users/{uid}",
+            put(add_member).delete(remove_member),
+        )
         .layer(middleware::from_fn_with_state(shared, okta_layer))
 }
 
@@ -43,20 +46,34 @@ pub(crate) struct OktaError {
     code: &'static str,
     summary: String,
     causes: Vec<String>,
-    headers: HeaderMap,
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl OktaError {
     fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> OktaError {
-        OktaError { status, code, summary: summary.into(), causes: Vec::new(), headers: HeaderMap::new() }
+        OktaError {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+            headers: None,
+        }
     }
 
     fn invalid_token() -> OktaError {
-        OktaError::new(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided")
+        OktaError::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+        )
     }
 
     fn not_found(id: &str, kind: &str) -> OktaError {
-        OktaError::new(StatusCode::NOT_FOUND, "E0000007", format!("Not found: Resource not found: {id} ({kind})"))
+        OktaError::new(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            format!("Not found: Resource not found: {id} ({kind})"),
+        )
     }
 
     pub(crate) fn not_found_path(path: &str) -> OktaError {
@@ -64,18 +81,29 @@ impl OktaError {
     }
 
     fn validation(field: &str, cause: impl Into<String>) -> OktaError {
-        let mut e =
-            OktaError::new(StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {field}"));
+        let mut e = OktaError::new(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            format!("Api validation failed: {field}"),
+        );
         e.causes.push(cause.into());
         e
     }
 
     fn bad_search() -> OktaError {
-        OktaError::new(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.")
+        OktaError::new(
+            StatusCode::BAD_REQUEST,
+            "E0000031",
+            "Invalid search criteria.",
+        )
     }
 
     fn rate_limited() -> OktaError {
-        OktaError::new(StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.")
+        OktaError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        )
     }
 }
 
@@ -89,7 +117,9 @@ impl IntoResponse for OktaError {
             "errorCauses": self.causes.iter().map(|c| json!({ "errorSummary": c })).collect::<Vec<_>>(),
         });
         let mut response = (self.status, axum::Json(body)).into_response();
-        response.headers_mut().extend(self.headers);
+        if let Some(h) = self.headers {
+            response.headers_mut().extend(*h);
+        }
         response
     }
 }
@@ -97,12 +127,21 @@ impl IntoResponse for OktaError {
 impl From<PersistFailed> for OktaError {
     fn from(e: PersistFailed) -> OktaError {
         tracing::error!(error = %e.0, "sandbox state could not be saved");
-        OktaError::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error")
+        OktaError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+        )
     }
 }
 
 /// An injected fault on an Okta path, shaped like Okta's own.
-pub(crate) fn injected_fault(shared: &Shared, path: &str, status: StatusCode, retry_after: Option<u64>) -> Response {
+pub(crate) fn injected_fault(
+    shared: &Shared,
+    path: &str,
+    status: StatusCode,
+    retry_after: Option<u64>,
+) -> Response {
     let mut error = if status == StatusCode::TOO_MANY_REQUESTS {
         OktaError::rate_limited()
     } else if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -112,13 +151,26 @@ pub(crate) fn injected_fault(shared: &Shared, path: &str, status: StatusCode, re
     };
     let bucket = bucket_for(&Method::GET, path);
     let now = shared.now();
-    let limit = shared.rate_limits.lock().expect("rate limit lock").limit_of(bucket);
+    let limit = shared
+        .rate_limits
+        .lock()
+        .expect("rate limit lock")
+        .limit_of(bucket);
     let reset = match retry_after {
         Some(s) => now.as_second() + s as i64,
         None => (now.as_second() / 60 + 1) * 60,
     };
-    let remaining = if status == StatusCode::TOO_MANY_REQUESTS { 0 } else { limit.saturating_sub(1) };
-    insert_rate_headers(&mut error.headers, limit, remaining, reset);
+    let remaining = if status == StatusCode::TOO_MANY_REQUESTS {
+        0
+    } else {
+        limit.saturating_sub(1)
+    };
+    insert_rate_headers(
+        error.headers.get_or_insert_default(),
+        limit,
+        remaining,
+        reset,
+    );
     error.into_response()
 }
 
@@ -138,11 +190,30 @@ struct Bucket {
     used: u32,
 }
 
-const BUCKETS: [(&str, u32); 4] = [("users", 600), ("users.get", 2000), ("groups", 500), ("default", 1200)];
+const BUCKETS: [(&str, u32); 4] = [
+    ("users", 600),
+    ("users.get", 2000),
+    ("groups", 500),
+    ("default", 1200),
+];
 
 impl Default for RateLimits {
     fn default() -> RateLimits {
-        RateLimits { buckets: BUCKETS.iter().map(|(n, l)| (*n, Bucket { limit: *l, window: 0, used: 0 })).collect() }
+        RateLimits {
+            buckets: BUCKETS
+                .iter()
+                .map(|(n, l)| {
+                    (
+                        *n,
+                        Bucket {
+                            limit: *l,
+                            window: 0,
+                            used: 0,
+                        },
+                    )
+                })
+                .collect(),
+        }
     }
 }
 
@@ -156,7 +227,10 @@ struct RateInfo {
 impl RateLimits {
     fn hit(&mut self, bucket: &'static str, now: Timestamp) -> RateInfo {
         let window = now.as_second().div_euclid(60);
-        let b = self.buckets.get_mut(bucket).expect("every bucket name comes from BUCKETS");
+        let b = self
+            .buckets
+            .get_mut(bucket)
+            .expect("every bucket name comes from BUCKETS");
         if b.window != window {
             b.window = window;
             b.used = 0;
@@ -165,7 +239,12 @@ impl RateLimits {
         if !exceeded {
             b.used += 1;
         }
-        RateInfo { limit: b.limit, remaining: b.limit - b.used, reset: (window + 1) * 60, exceeded }
+        RateInfo {
+            limit: b.limit,
+            remaining: b.limit - b.used,
+            reset: (window + 1) * 60,
+            exceeded,
+        }
     }
 
     fn limit_of(&self, bucket: &str) -> u32 {
@@ -181,7 +260,11 @@ impl RateLimits {
             Some(_) => Err("limit must be at least 1".into()),
             None => Err(format!(
                 "unknown bucket {bucket:?}; use one of {}",
-                BUCKETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                BUCKETS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }
@@ -220,14 +303,21 @@ fn insert_rate_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, rese
 /// request id to every response, and refuses a body-less POST/PUT without `Content-Length` (411) like Okta.
 async fn okta_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next: Next) -> Response {
     let bucket = bucket_for(req.method(), req.uri().path());
-    let info = shared.rate_limits.lock().expect("rate limit lock").hit(bucket, shared.now());
+    let info = shared
+        .rate_limits
+        .lock()
+        .expect("rate limit lock")
+        .hit(bucket, shared.now());
     let mut response = if info.exceeded {
         OktaError::rate_limited().into_response()
     } else if (req.method() == Method::PUT || req.method() == Method::POST)
         && !req.headers().contains_key("content-length")
         && !req.headers().contains_key("transfer-encoding")
     {
-        (StatusCode::LENGTH_REQUIRED, "411 Length Required: send Content-Length: 0 with a request that has no body")
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "411 Length Required: send Content-Length: 0 with a request that has no body",
+        )
             .into_response()
     } else {
         next.run(req).await
@@ -263,8 +353,15 @@ impl Principal {
 impl FromRequestParts<Arc<Shared>> for Principal {
     type Rejection = OktaError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Principal, OktaError> {
-        let header = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Principal, OktaError> {
+        let header = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let (scheme, credential) = header.split_once(' ').unwrap_or((header, ""));
         if !scheme.eq_ignore_ascii_case("SSWS") || credential.trim().is_empty() {
             return Err(OktaError::invalid_token());
@@ -276,7 +373,10 @@ impl FromRequestParts<Arc<Shared>> for Principal {
             .api_tokens
             .iter()
             .find(|t| t.token_hash == hash)
-            .map(|t| Principal::ApiToken { id: t.id.clone(), name: t.name.clone() })
+            .map(|t| Principal::ApiToken {
+                id: t.id.clone(),
+                name: t.name.clone(),
+            })
             .ok_or_else(OktaError::invalid_token)
     }
 }
@@ -350,12 +450,19 @@ impl IntoResponse for Page {
     }
 }
 
-fn parse_limit(query: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, OktaError> {
+fn parse_limit(
+    query: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, OktaError> {
     match query.get("limit") {
         None => Ok(default),
         Some(s) => match s.trim().parse::<i64>() {
             Ok(n) if n > 0 => Ok((n as usize).min(max)),
-            _ => Err(OktaError::validation("limit", format!("limit: {s:?} is not a positive whole number"))),
+            _ => Err(OktaError::validation(
+                "limit",
+                format!("limit: {s:?} is not a positive whole number"),
+            )),
         },
     }
 }
@@ -371,7 +478,10 @@ fn paginate(
     limit: usize,
 ) -> Page {
     let after = query.get("after").cloned().unwrap_or_default();
-    let mut rest = items.into_iter().filter(|(id, _)| after.is_empty() || id.as_str() > after.as_str()).peekable();
+    let mut rest = items
+        .into_iter()
+        .filter(|(id, _)| after.is_empty() || id.as_str() > after.as_str())
+        .peekable();
     let mut page = Vec::with_capacity(limit.min(1000));
     let mut last = None;
     while page.len() < limit {
@@ -388,14 +498,20 @@ fn paginate(
         && let Some(last) = last
     {
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
-        let mut keys: Vec<_> = query.keys().filter(|k| *k != "after" && *k != "limit").collect();
+        let mut keys: Vec<_> = query
+            .keys()
+            .filter(|k| *k != "after" && *k != "limit")
+            .collect();
         keys.sort();
         ser.append_pair("after", &last);
         ser.append_pair("limit", &limit.to_string());
         for k in keys {
             ser.append_pair(k, &query[k]);
         }
-        link.push_str(&format!(", <{}>; rel=\"next\"", shared.url(&format!("{path}?{}", ser.finish()))));
+        link.push_str(&format!(
+            ", <{}>; rel=\"next\"",
+            shared.url(&format!("{path}?{}", ser.finish()))
+        ));
     }
     Page { items: page, link }
 }
@@ -406,7 +522,11 @@ fn paginate(
 
 #[derive(Debug)]
 enum Expr {
-    Cmp { attr: String, op: String, value: Option<Value> },
+    Cmp {
+        attr: String,
+        op: String,
+        value: Option<Value>,
+    },
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
 }
@@ -486,7 +606,11 @@ fn parse_term(t: &[String], pos: &mut usize) -> Option<Expr> {
     let op = t.get(*pos + 1)?.to_ascii_lowercase();
     if op == "pr" {
         *pos += 2;
-        return Some(Expr::Cmp { attr, op, value: None });
+        return Some(Expr::Cmp {
+            attr,
+            op,
+            value: None,
+        });
     }
     if !["eq", "ne", "sw", "co", "gt", "ge", "lt", "le"].contains(&op.as_str()) {
         return None;
@@ -500,7 +624,11 @@ fn parse_term(t: &[String], pos: &mut usize) -> Option<Expr> {
         Value::Number(raw.parse::<i64>().ok()?.into())
     };
     *pos += 3;
-    Some(Expr::Cmp { attr, op, value: Some(value) })
+    Some(Expr::Cmp {
+        attr,
+        op,
+        value: Some(value),
+    })
 }
 
 impl Expr {
@@ -519,7 +647,10 @@ impl Expr {
             Expr::And(a, b) => a.matches(obj) && b.matches(obj),
             Expr::Or(a, b) => a.matches(obj) || b.matches(obj),
             Expr::Cmp { attr, op, value } => {
-                let found = attr.split('.').try_fold(obj, |v, k| v.get(k)).filter(|v| !v.is_null());
+                let found = attr
+                    .split('.')
+                    .try_fold(obj, |v, k| v.get(k))
+                    .filter(|v| !v.is_null());
                 let (Some(found), Some(value)) = (found, value) else {
                     return op == "pr" && found.is_some();
                 };
@@ -550,20 +681,34 @@ impl Expr {
 }
 
 /// Parses `search` and `filter`; `filter` may only use `filter_attrs`.
-fn conditions(query: &HashMap<String, String>, filter_attrs: &[&str]) -> Result<Vec<Expr>, OktaError> {
+fn conditions(
+    query: &HashMap<String, String>,
+    filter_attrs: &[&str],
+) -> Result<Vec<Expr>, OktaError> {
     let mut out = Vec::new();
     if let Some(s) = query.get("search").filter(|s| !s.trim().is_empty()) {
         out.push(parse_expr(s).ok_or_else(OktaError::bad_search)?);
     }
     if let Some(f) = query.get("filter").filter(|s| !s.trim().is_empty()) {
         let e = parse_expr(f).ok_or_else(|| {
-            OktaError::new(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.")
+            OktaError::new(
+                StatusCode::BAD_REQUEST,
+                "E0000031",
+                "Invalid search criteria.",
+            )
         })?;
         let mut attrs = Vec::new();
         e.attrs(&mut attrs);
         if let Some(bad) = attrs.iter().find(|a| !filter_attrs.contains(&a.as_str())) {
-            let mut err = OktaError::new(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.");
-            err.causes.push(format!("filter does not support {bad}; use search, or one of {}", filter_attrs.join(", ")));
+            let mut err = OktaError::new(
+                StatusCode::BAD_REQUEST,
+                "E0000031",
+                "Invalid search criteria.",
+            );
+            err.causes.push(format!(
+                "filter does not support {bad}; use search, or one of {}",
+                filter_attrs.join(", ")
+            ));
             return Err(err);
         }
         out.push(e);
@@ -595,7 +740,18 @@ async fn list_users(
     query: Query,
 ) -> Result<Page, OktaError> {
     let limit = parse_limit(&query.map, 200, 200)?;
-    let conds = conditions(&query.map, &["status", "lastUpdated", "id", "profile.login", "profile.email", "profile.firstName", "profile.lastName"])?;
+    let conds = conditions(
+        &query.map,
+        &[
+            "status",
+            "lastUpdated",
+            "id",
+            "profile.login",
+            "profile.email",
+            "profile.firstName",
+            "profile.lastName",
+        ],
+    )?;
     let q = query.map.get("q").map(|s| s.to_lowercase());
     let st = shared.state.read().await;
     let mut users: Vec<(String, Value)> = st
@@ -607,7 +763,10 @@ async fn list_users(
         .filter(|u| {
             q.as_ref().is_none_or(|q| {
                 ["firstName", "lastName", "email"].iter().any(|k| {
-                    u.profile.get(*k).and_then(Value::as_str).is_some_and(|v| v.to_lowercase().starts_with(q))
+                    u.profile
+                        .get(*k)
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.to_lowercase().starts_with(q))
                 })
             })
         })
@@ -615,20 +774,46 @@ async fn list_users(
         .filter(|(_, v)| conds.iter().all(|c| c.matches(v)))
         .collect();
     users.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(paginate(&shared, "/api/v1/users", query.raw.as_deref(), &query.map, users, limit))
+    Ok(paginate(
+        &shared,
+        "/api/v1/users",
+        query.raw.as_deref(),
+        &query.map,
+        users,
+        limit,
+    ))
 }
 
 /// Finds a user by id, login, or login shortname (the part before `@`, when unambiguous).
 fn find_user<'a>(st: &'a State, key: &str) -> Option<&'a OktaUser> {
-    let login = |u: &&OktaUser| u.profile.get("login").and_then(Value::as_str).map(str::to_lowercase);
+    let login = |u: &&OktaUser| {
+        u.profile
+            .get("login")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase)
+    };
     let key_l = key.to_lowercase();
-    st.okta.users.iter().find(|u| u.id == key).or_else(|| st.okta.users.iter().find(|u| login(u).as_deref() == Some(&key_l))).or_else(|| {
-        let mut short = st.okta.users.iter().filter(|u| login(u).is_some_and(|l| l.split('@').next() == Some(&key_l)));
-        match (short.next(), short.next()) {
-            (Some(u), None) => Some(u),
-            _ => None,
-        }
-    })
+    st.okta
+        .users
+        .iter()
+        .find(|u| u.id == key)
+        .or_else(|| {
+            st.okta
+                .users
+                .iter()
+                .find(|u| login(u).as_deref() == Some(&key_l))
+        })
+        .or_else(|| {
+            let mut short = st
+                .okta
+                .users
+                .iter()
+                .filter(|u| login(u).is_some_and(|l| l.split('@').next() == Some(&key_l)));
+            match (short.next(), short.next()) {
+                (Some(u), None) => Some(u),
+                _ => None,
+            }
+        })
 }
 
 async fn get_user(
@@ -652,7 +837,10 @@ async fn list_groups(
     _who: Principal,
     query: Query,
 ) -> Result<Response, OktaError> {
-    let stats = query.map.get("expand").is_some_and(|e| e.split(',').any(|x| x.trim() == "stats"));
+    let stats = query
+        .map
+        .get("expand")
+        .is_some_and(|e| e.split(',').any(|x| x.trim() == "stats"));
     let st = shared.state.read().await;
     let mut groups: Vec<&OktaGroup> = st.okta.groups.iter().collect();
     groups.sort_by(|a, b| a.id.cmp(&b.id));
@@ -668,13 +856,24 @@ async fn list_groups(
         return Ok(axum::Json(items).into_response());
     }
     let limit = parse_limit(&query.map, 10_000, 10_000)?;
-    let conds = conditions(&query.map, &["id", "type", "lastUpdated", "lastMembershipUpdated"])?;
+    let conds = conditions(
+        &query.map,
+        &["id", "type", "lastUpdated", "lastMembershipUpdated"],
+    )?;
     let items: Vec<(String, Value)> = groups
         .into_iter()
         .map(|g| (g.id.clone(), render_group(&shared, g, stats)))
         .filter(|(_, v)| conds.iter().all(|c| c.matches(v)))
         .collect();
-    Ok(paginate(&shared, "/api/v1/groups", query.raw.as_deref(), &query.map, items, limit).into_response())
+    Ok(paginate(
+        &shared,
+        "/api/v1/groups",
+        query.raw.as_deref(),
+        &query.map,
+        items,
+        limit,
+    )
+    .into_response())
 }
 
 async fn get_group(
@@ -683,7 +882,12 @@ async fn get_group(
     Path(gid): Path<String>,
 ) -> Result<Response, OktaError> {
     let st = shared.state.read().await;
-    let g = st.okta.groups.iter().find(|g| g.id == gid).ok_or_else(|| OktaError::not_found(&gid, "UserGroup"))?;
+    let g = st
+        .okta
+        .groups
+        .iter()
+        .find(|g| g.id == gid)
+        .ok_or_else(|| OktaError::not_found(&gid, "UserGroup"))?;
     Ok(axum::Json(render_group(&shared, g, false)).into_response())
 }
 
@@ -693,26 +897,50 @@ async fn create_group(
     body: Bytes,
 ) -> Result<Response, OktaError> {
     let body: Value = serde_json::from_slice(&body).map_err(|_| {
-        OktaError::new(StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.")
+        OktaError::new(
+            StatusCode::BAD_REQUEST,
+            "E0000003",
+            "The request body was not well-formed.",
+        )
     })?;
     let profile = body.get("profile").and_then(Value::as_object);
-    let name = profile.and_then(|p| p.get("name")).and_then(Value::as_str).map(str::trim).unwrap_or("");
+    let name = profile
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
     if name.is_empty() {
-        return Err(OktaError::validation("name", "name: The field cannot be left blank"));
+        return Err(OktaError::validation(
+            "name",
+            "name: The field cannot be left blank",
+        ));
     }
     if name.chars().count() > 255 {
-        return Err(OktaError::validation("name", "name: The field is too long (255 characters at most)"));
+        return Err(OktaError::validation(
+            "name",
+            "name: The field is too long (255 characters at most)",
+        ));
     }
     let description = match profile.and_then(|p| p.get("description")) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(OktaError::validation("description", "description: Must be a string")),
+        Some(_) => {
+            return Err(OktaError::validation(
+                "description",
+                "description: Must be a string",
+            ));
+        }
     };
     let now = okta_time(shared.now());
     let name = name.to_owned();
     let group = shared
         .mutate(|st| {
-            if st.okta.groups.iter().any(|g| g.kind == "OKTA_GROUP" && g.profile.name.eq_ignore_ascii_case(&name)) {
+            if st
+                .okta
+                .groups
+                .iter()
+                .any(|g| g.kind == "OKTA_GROUP" && g.profile.name.eq_ignore_ascii_case(&name))
+            {
                 return Err(OktaError::validation(
                     "name",
                     "name: An object with this field already exists in the current organization",
@@ -742,8 +970,14 @@ async fn list_members(
 ) -> Result<Response, OktaError> {
     let limit = parse_limit(&query.map, 1000, 10_000)?;
     let st = shared.state.read().await;
-    let g = st.okta.groups.iter().find(|g| g.id == gid).ok_or_else(|| OktaError::not_found(&gid, "UserGroup"))?;
-    let by_id: HashMap<&str, &OktaUser> = st.okta.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let g = st
+        .okta
+        .groups
+        .iter()
+        .find(|g| g.id == gid)
+        .ok_or_else(|| OktaError::not_found(&gid, "UserGroup"))?;
+    let by_id: HashMap<&str, &OktaUser> =
+        st.okta.users.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut members: Vec<(String, Value)> = g
         .members
         .iter()
@@ -752,7 +986,15 @@ async fn list_members(
         .collect();
     members.sort_by(|a, b| a.0.cmp(&b.0));
     let path = format!("/api/v1/groups/{gid}/users");
-    Ok(paginate(&shared, &path, query.raw.as_deref(), &query.map, members, limit).into_response())
+    Ok(paginate(
+        &shared,
+        &path,
+        query.raw.as_deref(),
+        &query.map,
+        members,
+        limit,
+    )
+    .into_response())
 }
 
 #[derive(Serialize)]
@@ -808,7 +1050,7 @@ async fn change_membership(
                 ));
                 return Err(e);
             }
-            let present = group.members.iter().any(|m| *m == user_id);
+            let present = group.members.contains(&user_id);
             let changed = match change {
                 Change::Add if !present => {
                     group.members.push(user_id.clone());
@@ -861,14 +1103,22 @@ mod tests {
             (r#"profile.name sw "Office""#, true),
             (r#"profile.name co "365""#, true),
             (r#"profile.name sw "Office" and type eq "APP_GROUP""#, false),
-            (r#"profile.name sw "Nope" or (type eq "OKTA_GROUP" and id eq "00g1")"#, true),
+            (
+                r#"profile.name sw "Nope" or (type eq "OKTA_GROUP" and id eq "00g1")"#,
+                true,
+            ),
             (r#"profile.description pr"#, false),
         ];
         for (expr, expected) in cases {
             let e = parse_expr(expr).unwrap_or_else(|| panic!("{expr} should parse"));
             assert_eq!(e.matches(&g), expected, "{expr}");
         }
-        for bad in [r#"profile.name eq"#, r#"profile.name is "x""#, r#"profile.name eq "x" and"#, r#"(id eq "1""#] {
+        for bad in [
+            r#"profile.name eq"#,
+            r#"profile.name is "x""#,
+            r#"profile.name eq "x" and"#,
+            r#"(id eq "1""#,
+        ] {
             assert!(parse_expr(bad).is_none(), "{bad} should be rejected");
         }
     }
@@ -881,9 +1131,15 @@ mod tests {
         assert!(!r.hit("groups", t0).exceeded);
         let second = r.hit("groups", t0);
         assert_eq!((second.remaining, second.exceeded), (0, false));
-        assert!(r.hit("groups", t0).exceeded, "the third call in a minute exceeds a limit of 2");
+        assert!(
+            r.hit("groups", t0).exceeded,
+            "the third call in a minute exceeds a limit of 2"
+        );
         let next_minute = Timestamp::from_second(1_700_000_100).unwrap();
-        assert!(!r.hit("groups", next_minute).exceeded, "a new minute starts a new window");
+        assert!(
+            !r.hit("groups", next_minute).exceeded,
+            "a new minute starts a new window"
+        );
         assert!(r.set_limit("nope", 1).unwrap_err().contains("groups"));
     }
 }

@@ -37,17 +37,24 @@ impl Seed {
     /// "Office 365 Assignments" and "O365Guest"), and the Microsoft tenant `contoso-sandbox.onmicrosoft.com`
     /// with some users, three SKUs and the demo app registration.
     pub fn demo() -> Seed {
-        Seed::parse(DEMO).map(|d| Seed(Arc::new(d))).expect("the embedded demo seed is valid (checked by a unit test)")
+        Seed::parse(DEMO)
+            .map(|d| Seed(Arc::new(d)))
+            .expect("the embedded demo seed is valid (checked by a unit test)")
     }
 
     /// Reads a seed from a JSON file laid out like `crates/sandbox/seed/demo.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Seed> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| Error::SeedRead { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::SeedRead {
+            path: path.to_owned(),
+            source,
+        })?;
         Seed::parse(&text)
             .map(|d| Seed(Arc::new(d)))
-            .map_err(|message| Error::SeedInvalid { path: path.to_owned(), message })
+            .map_err(|message| Error::SeedInvalid {
+                path: path.to_owned(),
+                message,
+            })
     }
 
     fn parse(text: &str) -> std::result::Result<SeedData, String> {
@@ -67,7 +74,10 @@ impl SeedData {
         let mut ids = HashSet::new();
         for u in &self.okta.users {
             if !(u.id.starts_with("00u") && u.id.len() == 20) {
-                return Err(format!("Okta user id {:?} should look like Okta's: \"00u\" and 17 more characters", u.id));
+                return Err(format!(
+                    "Okta user id {:?} should look like Okta's: \"00u\" and 17 more characters",
+                    u.id
+                ));
             }
             if !ids.insert(u.id.as_str()) {
                 return Err(format!("Okta user id {} appears twice", u.id));
@@ -80,30 +90,47 @@ impl SeedData {
             if let Some(m) = u.profile.get("managerId").and_then(|v| v.as_str())
                 && !ids.contains(m)
             {
-                return Err(format!("Okta user {} has managerId {m}, which is not a user in the seed", u.id));
+                return Err(format!(
+                    "Okta user {} has managerId {m}, which is not a user in the seed",
+                    u.id
+                ));
             }
         }
         let mut names = HashSet::new();
         for g in &self.okta.groups {
             if !(g.id.starts_with("00g") && g.id.len() == 20) {
-                return Err(format!("Okta group id {:?} should look like Okta's: \"00g\" and 17 more characters", g.id));
+                return Err(format!(
+                    "Okta group id {:?} should look like Okta's: \"00g\" and 17 more characters",
+                    g.id
+                ));
             }
             if !["OKTA_GROUP", "APP_GROUP", "BUILT_IN"].contains(&g.kind.as_str()) {
-                return Err(format!("group {} has type {:?}; use OKTA_GROUP, APP_GROUP or BUILT_IN", g.id, g.kind));
+                return Err(format!(
+                    "group {} has type {:?}; use OKTA_GROUP, APP_GROUP or BUILT_IN",
+                    g.id, g.kind
+                ));
             }
             if !names.insert(g.profile.name.to_lowercase()) {
                 return Err(format!("two groups are named {:?}", g.profile.name));
             }
             if let Some(m) = g.members.iter().find(|m| !ids.contains(m.as_str())) {
-                return Err(format!("group {:?} lists member {m}, which is not a user in the seed", g.profile.name));
+                return Err(format!(
+                    "group {:?} lists member {m}, which is not a user in the seed",
+                    g.profile.name
+                ));
             }
         }
         let ms = &self.microsoft;
         if uuid::Uuid::parse_str(&ms.tenant.id).is_err() {
-            return Err(format!("microsoft.tenant.id {:?} is not a GUID", ms.tenant.id));
+            return Err(format!(
+                "microsoft.tenant.id {:?} is not a GUID",
+                ms.tenant.id
+            ));
         }
         if !ms.tenant.verified_domains.iter().any(|d| d.is_initial) {
-            return Err("microsoft.tenant.verifiedDomains needs one domain with isInitial: true".into());
+            return Err(
+                "microsoft.tenant.verifiedDomains needs one domain with isInitial: true".into(),
+            );
         }
         let mut graph_ids = HashSet::new();
         for u in &ms.users {
@@ -113,10 +140,16 @@ impl SeedData {
         }
         for app in &ms.apps {
             if uuid::Uuid::parse_str(&app.app_id).is_err() {
-                return Err(format!("app {:?} has appId {:?}, which is not a GUID", app.display_name, app.app_id));
+                return Err(format!(
+                    "app {:?} has appId {:?}, which is not a GUID",
+                    app.display_name, app.app_id
+                ));
             }
             if !app.secrets.is_empty() {
-                return Err(format!("app {:?} has secrets; a seed never holds credentials", app.display_name));
+                return Err(format!(
+                    "app {:?} has secrets; a seed never holds credentials",
+                    app.display_name
+                ));
             }
         }
         if ms.apps.is_empty() {
@@ -134,12 +167,24 @@ mod tests {
     fn the_demo_seed_is_valid_and_big_enough() {
         let seed = Seed::demo();
         let okta = &seed.data().okta;
-        assert!(okta.users.len() >= 100, "the demo org needs at least 100 users, has {}", okta.users.len());
+        assert!(
+            okta.users.len() >= 100,
+            "the demo org needs at least 100 users, has {}",
+            okta.users.len()
+        );
         for name in ["Office 365 Assignments", "O365Guest"] {
             let g = okta.groups.iter().find(|g| g.profile.name == name);
-            assert_eq!(g.map(|g| g.kind.as_str()), Some("OKTA_GROUP"), "{name} must be an OKTA_GROUP");
+            assert_eq!(
+                g.map(|g| g.kind.as_str()),
+                Some("OKTA_GROUP"),
+                "{name} must be an OKTA_GROUP"
+            );
         }
-        let ceo: Vec<_> = okta.users.iter().filter(|u| !u.profile.contains_key("managerId")).collect();
+        let ceo: Vec<_> = okta
+            .users
+            .iter()
+            .filter(|u| !u.profile.contains_key("managerId"))
+            .collect();
         assert_eq!(ceo.len(), 1, "exactly one user (the CEO) has no manager");
         assert_eq!(seed.data().microsoft.subscribed_skus.len(), 3);
     }
@@ -152,6 +197,9 @@ mod tests {
         let path = dir.path().join("seed.json");
         std::fs::write(&path, v.to_string()).unwrap();
         let err = Seed::from_file(&path).unwrap_err().to_string();
-        assert!(err.contains("00uDoesNotExist00000") && err.contains("not a user"), "{err}");
+        assert!(
+            err.contains("00uDoesNotExist00000") && err.contains("not a user"),
+            "{err}"
+        );
     }
 }

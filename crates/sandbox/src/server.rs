@@ -84,7 +84,11 @@ impl Shared {
 
     /// The absolute URL of a path on this server (`path` starts with `/`).
     pub(crate) fn url(&self, path_and_query: &str) -> String {
-        format!("{}{}", self.base.as_str().trim_end_matches('/'), path_and_query)
+        format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path_and_query
+        )
     }
 }
 
@@ -132,14 +136,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Unknown paths answer the way the vendor that owns the prefix would.
-async fn fallback(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, req: Request) -> Response {
+async fn fallback(
+    AxState(shared): AxState<Arc<Shared>>,
+    headers: HeaderMap,
+    req: Request,
+) -> Response {
     let path = req.uri().path().to_owned();
     match vendor_of(&path) {
         Vendor::Okta => okta::OktaError::not_found_path(&path).into_response(),
         Vendor::Graph => graph::GraphError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            format!("Resource not found for the segment '{}'.", path.rsplit('/').next().unwrap_or("")),
+            format!(
+                "Resource not found for the segment '{}'.",
+                path.rsplit('/').next().unwrap_or("")
+            ),
         )
         .respond(&shared, &headers),
         _ => (
@@ -186,7 +197,9 @@ async fn faults_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next:
     if let Some(secs) = fault.retry_after
         && vendor != Vendor::Okta
     {
-        response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(secs));
     }
     response
 }
@@ -209,5 +222,7 @@ pub(crate) fn okta_time(ts: Timestamp) -> String {
 
 /// Parses an `application/x-www-form-urlencoded` or query string into a map (last value wins).
 pub(crate) fn parse_form(s: &str) -> HashMap<String, String> {
-    url::form_urlencoded::parse(s.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(s.as_bytes())
+        .into_owned()
+        .collect()
 }

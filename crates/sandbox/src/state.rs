@@ -239,7 +239,9 @@ pub(crate) struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -296,13 +298,21 @@ impl State {
 
     /// Reads a state file.
     pub(crate) fn load(path: &Path) -> Result<State> {
-        let bytes = std::fs::read(path).map_err(|source| Error::StateRead { path: path.to_owned(), source })?;
-        let state: State = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::StateCorrupt { path: path.to_owned(), message: e.to_string() })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::StateRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         if state.format != FORMAT {
             return Err(Error::StateCorrupt {
                 path: path.to_owned(),
-                message: format!("format {} is not the supported format {FORMAT}", state.format),
+                message: format!(
+                    "format {} is not the supported format {FORMAT}",
+                    state.format
+                ),
             });
         }
         Ok(state)
@@ -321,17 +331,28 @@ impl State {
 
     /// Writes the state atomically: temp file in the same dir, fsync, rename, fsync the dir.
     pub(crate) fn save(&self, path: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(self).expect("the sandbox state always serializes to JSON");
-        write_atomically(path, &bytes).map_err(|source| Error::StateWrite { path: path.to_owned(), source })
+        let bytes =
+            serde_json::to_vec_pretty(self).expect("the sandbox state always serializes to JSON");
+        write_atomically(path, &bytes).map_err(|source| Error::StateWrite {
+            path: path.to_owned(),
+            source,
+        })
     }
 }
 
 /// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let tmp: PathBuf = dir.join(format!(".{file_name}.{}.{}.tmp", std::process::id(), rand::random::<u32>()));
+    let tmp: PathBuf = dir.join(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -362,10 +383,20 @@ mod tests {
         state.clock_offset_secs = 42;
         state.save(&path).unwrap();
         let back = State::load(&path).unwrap();
-        assert_eq!(back.clock_offset_secs, 42, "the clock offset must survive a save/load");
+        assert_eq!(
+            back.clock_offset_secs, 42,
+            "the clock offset must survive a save/load"
+        );
         assert_eq!(back.okta.users.len(), state.okta.users.len());
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("state.json")], "temp files must be renamed away");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("state.json")],
+            "temp files must be renamed away"
+        );
     }
 
     #[test]
@@ -374,7 +405,10 @@ mod tests {
         let path = dir.path().join("state.json");
         std::fs::write(&path, b"{not json").unwrap();
         let err = State::load(&path).unwrap_err().to_string();
-        assert!(err.contains("okta365 sandbox reset"), "the message should say how to recover: {err}");
+        assert!(
+            err.contains("okta365 sandbox reset"),
+            "the message should say how to recover: {err}"
+        );
     }
 
     #[test]
@@ -389,7 +423,15 @@ mod tests {
         });
         state.okta.users.clear();
         state.reset_to(&seed);
-        assert_eq!(state.okta.users.len(), seed.data().okta.users.len(), "users come back from the seed");
-        assert_eq!(state.okta.api_tokens.len(), 1, "minted API tokens survive a reset");
+        assert_eq!(
+            state.okta.users.len(),
+            seed.data().okta.users.len(),
+            "users come back from the seed"
+        );
+        assert_eq!(
+            state.okta.api_tokens.len(),
+            1,
+            "minted API tokens survive a reset"
+        );
     }
 }

@@ -37,7 +37,8 @@ struct OpenApi {
 impl OpenApi {
     fn load() -> OpenApi {
         let text = std::fs::read_to_string(specs_dir().join("okta-management.yaml")).unwrap();
-        let mut doc: Value = serde_yaml::from_str(&text).expect("okta-management.yaml parses as YAML");
+        let mut doc: Value =
+            serde_yaml::from_str(&text).expect("okta-management.yaml parses as YAML");
         // Some examples hold $refs that do not resolve; they play no part in validation.
         if let Some(c) = doc.get_mut("components").and_then(Value::as_object_mut) {
             c.remove("examples");
@@ -48,24 +49,41 @@ impl OpenApi {
     fn resolve<'a>(&'a self, v: &'a Value) -> &'a Value {
         let mut v = v;
         while let Some(r) = v.get("$ref").and_then(Value::as_str) {
-            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {r}"));
-            v = self.doc.pointer(pointer).unwrap_or_else(|| panic!("unresolved $ref {r}"));
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("external $ref {r}"));
+            v = self
+                .doc
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("unresolved $ref {r}"));
         }
         v
     }
 
     /// The JSON schema of `status` for the operation, or a failure if the status is not declared.
-    fn response_schema(&self, path: &str, method: &str, status: u16) -> Result<Option<&Value>, String> {
+    fn response_schema(
+        &self,
+        path: &str,
+        method: &str,
+        status: u16,
+    ) -> Result<Option<&Value>, String> {
         let op = self
             .doc
-            .pointer(&format!("/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1")))
+            .pointer(&format!(
+                "/paths/{}/{method}",
+                path.replace('~', "~0").replace('/', "~1")
+            ))
             .unwrap_or_else(|| panic!("the spec has no {method} {path}"));
         let responses = &op["responses"];
         let Some(resp) = responses.get(status.to_string()) else {
             let declared: Vec<&String> = responses.as_object().unwrap().keys().collect();
-            return Err(format!("{method} {path} answered {status}, which the spec does not declare ({declared:?})"));
+            return Err(format!(
+                "{method} {path} answered {status}, which the spec does not declare ({declared:?})"
+            ));
         };
-        Ok(self.resolve(resp).pointer("/content/application~1json/schema"))
+        Ok(self
+            .resolve(resp)
+            .pointer("/content/application~1json/schema"))
     }
 
     fn validate(&self, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
@@ -132,8 +150,12 @@ impl OpenApi {
                 match props.and_then(|p| p.get(k)) {
                     Some(s) => self.validate(s, val, &format!("{at}.{k}"), errors),
                     None => match schema.get("additionalProperties") {
-                        Some(Value::Bool(false)) => errors.push(format!("{at}: property {k} is not allowed")),
-                        Some(s @ Value::Object(_)) => self.validate(s, val, &format!("{at}.{k}"), errors),
+                        Some(Value::Bool(false)) => {
+                            errors.push(format!("{at}: property {k} is not allowed"))
+                        }
+                        Some(s @ Value::Object(_)) => {
+                            self.validate(s, val, &format!("{at}.{k}"), errors)
+                        }
                         _ => {}
                     },
                 }
@@ -147,16 +169,35 @@ impl OpenApi {
     }
 
     /// Checks one real response against `method path` of the spec.
-    async fn check(&self, path: &str, method: &str, resp: reqwest::Response, checked: &mut Vec<String>) {
+    async fn check(
+        &self,
+        path: &str,
+        method: &str,
+        resp: reqwest::Response,
+        checked: &mut Vec<String>,
+    ) {
         let status = resp.status().as_u16();
-        let body: Value = if status == 204 { Value::Null } else { resp.json().await.unwrap() };
-        let schema = self.response_schema(path, method, status).unwrap_or_else(|e| panic!("{e}"));
+        let body: Value = if status == 204 {
+            Value::Null
+        } else {
+            resp.json().await.unwrap()
+        };
+        let schema = self
+            .response_schema(path, method, status)
+            .unwrap_or_else(|e| panic!("{e}"));
         if let Some(schema) = schema {
             let mut errors = Vec::new();
             self.validate(schema, &body, "$", &mut errors);
-            assert!(errors.is_empty(), "{method} {path} {status} does not match the spec:\n{}", errors.join("\n"));
+            assert!(
+                errors.is_empty(),
+                "{method} {path} {status} does not match the spec:\n{}",
+                errors.join("\n")
+            );
         } else {
-            assert!(body.is_null(), "{method} {path} {status} declares no body but got {body}");
+            assert!(
+                body.is_null(),
+                "{method} {path} {status} declares no body but got {body}"
+            );
         }
         checked.push(format!("{method} {path} {status}"));
     }
@@ -172,8 +213,17 @@ fn the_validator_catches_what_it_should() {
     let mut e = Vec::new();
     api.validate(&schema, &json!({"id": "x", "n": null, "kind": "A", "at": "2024-01-01T00:00:00.000Z", "tags": ["a"]}), "$", &mut e);
     assert!(e.is_empty(), "{e:?}");
-    api.validate(&schema, &json!({"n": "1", "kind": "C", "at": "yesterday", "tags": [1]}), "$", &mut e);
-    assert_eq!(e.len(), 5, "missing id, wrong n, bad enum, bad date, bad item: {e:?}");
+    api.validate(
+        &schema,
+        &json!({"n": "1", "kind": "C", "at": "yesterday", "tags": [1]}),
+        "$",
+        &mut e,
+    );
+    assert_eq!(
+        e.len(),
+        5,
+        "missing id, wrong n, bad enum, bad date, bad item: {e:?}"
+    );
 }
 
 #[tokio::test]
@@ -183,63 +233,203 @@ async fn okta_responses_match_the_openapi_description() {
     let mut checked = Vec::new();
     let get = |p: &str| env.okta(Method::GET, p).send();
 
-    api.check("/api/v1/users", "get", get("/api/v1/users?limit=50").await.unwrap(), &mut checked).await;
-    let users: Vec<Value> = get("/api/v1/users?search=status%20pr").await.unwrap().json().await.unwrap();
+    api.check(
+        "/api/v1/users",
+        "get",
+        get("/api/v1/users?limit=50").await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    let users: Vec<Value> = get("/api/v1/users?search=status%20pr")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let uid = users[0]["id"].as_str().unwrap().to_owned();
-    api.check("/api/v1/users/{id}", "get", get(&format!("/api/v1/users/{uid}")).await.unwrap(), &mut checked).await;
-    api.check("/api/v1/users/{id}", "get", get("/api/v1/users/00uMissing0000000000").await.unwrap(), &mut checked).await;
-    api.check("/api/v1/groups", "get", get("/api/v1/groups?expand=stats").await.unwrap(), &mut checked).await;
-    let created = env.okta(Method::POST, "/api/v1/groups").json(&json!({"profile": {"name": "Spec Check"}})).send().await.unwrap();
+    api.check(
+        "/api/v1/users/{id}",
+        "get",
+        get(&format!("/api/v1/users/{uid}")).await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    api.check(
+        "/api/v1/users/{id}",
+        "get",
+        get("/api/v1/users/00uMissing0000000000").await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    api.check(
+        "/api/v1/groups",
+        "get",
+        get("/api/v1/groups?expand=stats").await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    let created = env
+        .okta(Method::POST, "/api/v1/groups")
+        .json(&json!({"profile": {"name": "Spec Check"}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), 200);
-    let gid = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let created = env.okta(Method::POST, "/api/v1/groups").json(&json!({"profile": {"name": "Spec Check 2", "description": "d"}})).send().await.unwrap();
-    api.check("/api/v1/groups", "post", created, &mut checked).await;
-    let bad = env.okta(Method::POST, "/api/v1/groups").json(&json!({"profile": {}})).send().await.unwrap();
+    let gid = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = env
+        .okta(Method::POST, "/api/v1/groups")
+        .json(&json!({"profile": {"name": "Spec Check 2", "description": "d"}}))
+        .send()
+        .await
+        .unwrap();
+    api.check("/api/v1/groups", "post", created, &mut checked)
+        .await;
+    let bad = env
+        .okta(Method::POST, "/api/v1/groups")
+        .json(&json!({"profile": {}}))
+        .send()
+        .await
+        .unwrap();
     api.check("/api/v1/groups", "post", bad, &mut checked).await;
-    api.check("/api/v1/groups/{groupId}", "get", get(&format!("/api/v1/groups/{gid}")).await.unwrap(), &mut checked).await;
-    api.check("/api/v1/groups/{groupId}", "get", get("/api/v1/groups/00gMissing0000000000").await.unwrap(), &mut checked).await;
+    api.check(
+        "/api/v1/groups/{groupId}",
+        "get",
+        get(&format!("/api/v1/groups/{gid}")).await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    api.check(
+        "/api/v1/groups/{groupId}",
+        "get",
+        get("/api/v1/groups/00gMissing0000000000").await.unwrap(),
+        &mut checked,
+    )
+    .await;
     let member = format!("/api/v1/groups/{gid}/users/{uid}");
-    api.check("/api/v1/groups/{groupId}/users/{userId}", "put", env.okta(Method::PUT, &member).header("content-length", "0").send().await.unwrap(), &mut checked).await;
-    api.check("/api/v1/groups/{groupId}/users", "get", get(&format!("/api/v1/groups/{gid}/users")).await.unwrap(), &mut checked).await;
-    api.check("/api/v1/groups/{groupId}/users/{userId}", "delete", env.okta(Method::DELETE, &member).send().await.unwrap(), &mut checked).await;
-    let everyone: Vec<Value> = get("/api/v1/groups?q=Everyone").await.unwrap().json().await.unwrap();
-    let built_in = format!("/api/v1/groups/{}/users/{uid}", everyone[0]["id"].as_str().unwrap());
-    api.check("/api/v1/groups/{groupId}/users/{userId}", "put", env.okta(Method::PUT, &built_in).header("content-length", "0").send().await.unwrap(), &mut checked).await;
-    api.check("/api/v1/groups/{groupId}/users/{userId}", "delete", env.okta(Method::DELETE, &format!("/api/v1/groups/{gid}/users/00uMissing0000000000")).send().await.unwrap(), &mut checked).await;
-    env.control(Method::POST, "/_sandbox/faults", Some(json!({"status": 429, "count": 1}))).await;
-    api.check("/api/v1/groups", "get", get("/api/v1/groups").await.unwrap(), &mut checked).await;
+    api.check(
+        "/api/v1/groups/{groupId}/users/{userId}",
+        "put",
+        env.okta(Method::PUT, &member)
+            .header("content-length", "0")
+            .send()
+            .await
+            .unwrap(),
+        &mut checked,
+    )
+    .await;
+    api.check(
+        "/api/v1/groups/{groupId}/users",
+        "get",
+        get(&format!("/api/v1/groups/{gid}/users")).await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    api.check(
+        "/api/v1/groups/{groupId}/users/{userId}",
+        "delete",
+        env.okta(Method::DELETE, &member).send().await.unwrap(),
+        &mut checked,
+    )
+    .await;
+    let everyone: Vec<Value> = get("/api/v1/groups?q=Everyone")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let built_in = format!(
+        "/api/v1/groups/{}/users/{uid}",
+        everyone[0]["id"].as_str().unwrap()
+    );
+    api.check(
+        "/api/v1/groups/{groupId}/users/{userId}",
+        "put",
+        env.okta(Method::PUT, &built_in)
+            .header("content-length", "0")
+            .send()
+            .await
+            .unwrap(),
+        &mut checked,
+    )
+    .await;
+    api.check(
+        "/api/v1/groups/{groupId}/users/{userId}",
+        "delete",
+        env.okta(
+            Method::DELETE,
+            &format!("/api/v1/groups/{gid}/users/00uMissing0000000000"),
+        )
+        .send()
+        .await
+        .unwrap(),
+        &mut checked,
+    )
+    .await;
+    env.control(
+        Method::POST,
+        "/_sandbox/faults",
+        Some(json!({"status": 429, "count": 1})),
+    )
+    .await;
+    api.check(
+        "/api/v1/groups",
+        "get",
+        get("/api/v1/groups").await.unwrap(),
+        &mut checked,
+    )
+    .await;
     assert_eq!(checked.len(), 14, "{checked:#?}");
 
     // Guard: the resolved schemas really constrain the body (a wrong status enum and type are caught).
-    let schema = api.response_schema("/api/v1/users", "get", 200).unwrap().unwrap();
-    let mut users: Value = get("/api/v1/users?limit=1").await.unwrap().json().await.unwrap();
+    let schema = api
+        .response_schema("/api/v1/users", "get", 200)
+        .unwrap()
+        .unwrap();
+    let mut users: Value = get("/api/v1/users?limit=1")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     users[0]["status"] = json!("NOT_A_STATUS");
     users[0]["profile"]["login"] = json!(42);
     let mut errors = Vec::new();
     api.validate(schema, &users, "$", &mut errors);
-    assert_eq!(errors.len(), 2, "tampered users must fail the spec: {errors:?}");
+    assert_eq!(
+        errors.len(),
+        2,
+        "tampered users must fail the spec: {errors:?}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------------
 // Graph CSDL metadata
 
+/// A structured type: its base type and its properties (name → (type, nullable)).
+type StructuredType = (Option<String>, HashMap<String, (String, bool)>);
+
 #[derive(Debug, Default)]
 struct Csdl {
-    /// type name → (base type, property name → (type, nullable))
-    types: HashMap<String, (Option<String>, HashMap<String, (String, bool)>)>,
+    types: HashMap<String, StructuredType>,
     enums: HashSet<String>,
 }
 
 impl Csdl {
     fn load() -> Csdl {
         use quick_xml::events::Event;
-        let mut reader = quick_xml::Reader::from_file(specs_dir().join("graph-v1.0-metadata.xml")).unwrap();
+        let mut reader =
+            quick_xml::Reader::from_file(specs_dir().join("graph-v1.0-metadata.xml")).unwrap();
         let mut buf = Vec::new();
         let mut csdl = Csdl::default();
         let mut current: Option<String> = None;
         let mut in_main_schema = false;
         loop {
-            let event = reader.read_event_into(&mut buf).expect("the Graph metadata is well-formed XML");
+            let event = reader
+                .read_event_into(&mut buf)
+                .expect("the Graph metadata is well-formed XML");
             let (start, empty) = match &event {
                 Event::Start(e) => (Some(e.clone()), false),
                 Event::Empty(e) => (Some(e.clone()), true),
@@ -258,13 +448,19 @@ impl Csdl {
             };
             if let Some(e) = start {
                 let attr = |n: &str| {
-                    e.attributes().flatten().find(|a| a.key.as_ref() == n.as_bytes()).map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == n.as_bytes())
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
                 };
                 match e.local_name().as_ref() {
-                    b"Schema" => in_main_schema = attr("Namespace").as_deref() == Some("microsoft.graph"),
+                    b"Schema" => {
+                        in_main_schema = attr("Namespace").as_deref() == Some("microsoft.graph")
+                    }
                     b"EntityType" | b"ComplexType" if in_main_schema => {
                         let name = attr("Name").unwrap();
-                        let base = attr("BaseType").map(|b| b.trim_start_matches("graph.").to_owned());
+                        let base =
+                            attr("BaseType").map(|b| b.trim_start_matches("graph.").to_owned());
                         csdl.types.insert(name.clone(), (base, HashMap::new()));
                         if !empty {
                             current = Some(name);
@@ -276,7 +472,11 @@ impl Csdl {
                     b"Property" => {
                         if let Some(t) = &current {
                             let nullable = attr("Nullable").as_deref() != Some("false");
-                            csdl.types.get_mut(t).unwrap().1.insert(attr("Name").unwrap(), (attr("Type").unwrap(), nullable));
+                            csdl.types
+                                .get_mut(t)
+                                .unwrap()
+                                .1
+                                .insert(attr("Name").unwrap(), (attr("Type").unwrap(), nullable));
                         }
                     }
                     _ => {}
@@ -309,8 +509,12 @@ impl Csdl {
                 continue;
             }
             match self.property(type_name, k) {
-                None => errors.push(format!("{at}.{k}: microsoft.graph.{type_name} has no property {k}")),
-                Some((t, nullable)) => self.check_value(t, *nullable, val, &format!("{at}.{k}"), errors),
+                None => errors.push(format!(
+                    "{at}.{k}: microsoft.graph.{type_name} has no property {k}"
+                )),
+                Some((t, nullable)) => {
+                    self.check_value(t, *nullable, val, &format!("{at}.{k}"), errors)
+                }
             }
         }
     }
@@ -322,9 +526,14 @@ impl Csdl {
             }
             return;
         }
-        if let Some(inner) = t.strip_prefix("Collection(").and_then(|s| s.strip_suffix(')')) {
+        if let Some(inner) = t
+            .strip_prefix("Collection(")
+            .and_then(|s| s.strip_suffix(')'))
+        {
             match v.as_array() {
-                Some(items) => items.iter().enumerate().for_each(|(i, item)| self.check_value(inner, false, item, &format!("{at}[{i}]"), errors)),
+                Some(items) => items.iter().enumerate().for_each(|(i, item)| {
+                    self.check_value(inner, false, item, &format!("{at}[{i}]"), errors)
+                }),
                 None => errors.push(format!("{at}: {t} must be an array")),
             }
             return;
@@ -335,7 +544,9 @@ impl Csdl {
             "Edm.Int32" | "Edm.Int64" => v.is_i64() || v.is_u64(),
             "Edm.Double" | "Edm.Single" | "Edm.Decimal" => v.is_number(),
             "Edm.Guid" => v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
-            "Edm.DateTimeOffset" => v.as_str().is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
+            "Edm.DateTimeOffset" => v
+                .as_str()
+                .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
             other => {
                 let name = other.trim_start_matches("graph.");
                 if self.enums.contains(name) {
@@ -358,7 +569,10 @@ impl Csdl {
 #[tokio::test]
 async fn graph_responses_use_the_metadata_properties_and_types() {
     let csdl = Csdl::load();
-    assert!(csdl.property("user", "id").is_some(), "user inherits id from entity via directoryObject");
+    assert!(
+        csdl.property("user", "id").is_some(),
+        "user inherits id from entity via directoryObject"
+    );
     let env = Env::start().await;
     let token = env.graph_token().await;
     let get = |p: String| {
@@ -368,24 +582,44 @@ async fn graph_responses_use_the_metadata_properties_and_types() {
     let all_user_props = "id,userPrincipalName,displayName,givenName,surname,mail,mailNickname,jobTitle,department,accountEnabled,usageLocation,userType,businessPhones,mobilePhone,officeLocation,preferredLanguage,createdDateTime,assignedLicenses,deletedDateTime,city,country,state,streetAddress,postalCode,companyName,employeeId,employeeType,faxNumber,otherMails,proxyAddresses,imAddresses,onPremisesImmutableId,onPremisesSyncEnabled,externalUserState,creationType,ageGroup,showInAddressList,passwordPolicies,assignedPlans,identities";
     let mut errors = Vec::new();
     let mut checked = 0;
-    for page in [get("/v1.0/users".into()).await, get(format!("/v1.0/users?$select={all_user_props}")).await] {
+    for page in [
+        get("/v1.0/users".into()).await,
+        get(format!("/v1.0/users?$select={all_user_props}")).await,
+    ] {
         for u in page["value"].as_array().expect("a users page") {
             csdl.check("user", u, "user", &mut errors);
             checked += 1;
         }
     }
-    let one = get(format!("/v1.0/users/admin@contoso-sandbox.onmicrosoft.com?$select={all_user_props}")).await;
+    let one = get(format!(
+        "/v1.0/users/admin@contoso-sandbox.onmicrosoft.com?$select={all_user_props}"
+    ))
+    .await;
     csdl.check("user", &one, "user", &mut errors);
     let org = get("/v1.0/organization".into()).await;
-    csdl.check("organization", &org["value"][0], "organization", &mut errors);
+    csdl.check(
+        "organization",
+        &org["value"][0],
+        "organization",
+        &mut errors,
+    );
     let skus = get("/v1.0/subscribedSkus".into()).await;
     for s in skus["value"].as_array().unwrap() {
         csdl.check("subscribedSku", s, "subscribedSku", &mut errors);
     }
-    assert!(errors.is_empty(), "the sandbox drifted from Graph's metadata:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "the sandbox drifted from Graph's metadata:\n{}",
+        errors.join("\n")
+    );
     assert_eq!(checked, 28, "both pages of 14 users were checked");
     // The checker itself must catch drift.
     let mut e = Vec::new();
-    csdl.check("user", &json!({"mail": 3, "madeUp": true, "assignedLicenses": [{"skuId": "nope"}]}), "user", &mut e);
+    csdl.check(
+        "user",
+        &json!({"mail": 3, "madeUp": true, "assignedLicenses": [{"skuId": "nope"}]}),
+        "user",
+        &mut e,
+    );
     assert_eq!(e.len(), 3, "{e:?}");
 }
