@@ -301,7 +301,13 @@ impl Engine {
                 if options.reset {
                     tracing::info!("resetting the data dir's sandbox before serving it");
                 }
-                let served = serve::serve(&self.inner.paths.sandbox_dir, &options).await?;
+                let usual_port = self
+                    .db(|store| store.list_profiles())
+                    .await?
+                    .into_iter()
+                    .filter(|p| p.embedded_sandbox)
+                    .find_map(|p| Url::parse(&p.okta_org_url).ok()?.port());
+                let served = serve::serve(&self.inner.paths.sandbox_dir, &options, usual_port).await?;
                 let urls = served.urls().clone();
                 *slot = Some(Local::Served(served));
                 urls

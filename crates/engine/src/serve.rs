@@ -69,8 +69,10 @@ impl Served {
 }
 
 /// Takes the data dir's sandbox and serves it in this process, or fails with
-/// [`Error::SandboxAlreadyServed`] when another process serves it.
-pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions) -> Result<Served> {
+/// [`Error::SandboxAlreadyServed`] when another process serves it. Without an explicit port it prefers
+/// the port of a previous server that did not shut down cleanly, then `usual_port` (where the profiles on
+/// it point), then any free port.
+pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions, usual_port: Option<u16>) -> Result<Served> {
     // Read the seed first: a bad file is the user's to fix, before anything changes on disk.
     let seed = match &options.seed {
         Some(path) => Seed::from_file(path)?,
@@ -114,7 +116,8 @@ pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions) -> Result<
         )));
     }
     let config = |port| SandboxConfig { port, state: StateLocation::File(state_file.clone()), seed: seed.clone() };
-    let sandbox = match (options.port, previous.map(|i| i.port).filter(|p| *p != 0)) {
+    let preferred = previous.map(|i| i.port).or(usual_port).filter(|p| *p != 0);
+    let sandbox = match (options.port, preferred) {
         (Some(port), _) => Sandbox::start(config(Some(port))).await?,
         // Keep the previous port when free so profile URLs stay the same; else any free port.
         (None, Some(previous)) => match Sandbox::start(config(Some(previous))).await {
