@@ -15,7 +15,7 @@ export const STEPS: readonly StepInfo[] = [
   { id: "welcome", label: "Welcome", hint: "Sandbox or your tenants", available: true },
   { id: "microsoft", label: "Microsoft tenant", hint: "Entra ID app and Graph", available: true },
   { id: "okta", label: "Okta", hint: "Org URL and API access", available: true },
-  { id: "groups", label: "Groups", hint: "Assignment and guest groups", available: false },
+  { id: "groups", label: "Groups", hint: "Licensed and guest groups", available: false },
   { id: "licenses", label: "Licenses", hint: "SKUs, seats and their groups", available: false },
   { id: "provisioning", label: "Provisioning", hint: "Joiners, leavers, returners", available: false },
   { id: "imports", label: "Imports", hint: "Anything-as-a-Source", available: false },
