@@ -112,7 +112,10 @@ fn main() -> ExitCode {
             None
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("Could not start the async runtime: {e}")),
     };
@@ -133,7 +136,13 @@ fn fail(message: &str) -> ExitCode {
 async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
     if let Command::Sandbox(SandboxCommand::Reset) = &cli.command {
         okta365_sandbox::reset_local(&paths.sandbox_dir).map_err(|e| e.to_string())?;
-        output::done(cli.json, &format!("Restored the seed of the sandbox in {}.", paths.sandbox_dir.display()));
+        output::done(
+            cli.json,
+            &format!(
+                "Restored the seed of the sandbox in {}.",
+                paths.sandbox_dir.display()
+            ),
+        );
         return Ok(());
     }
     let engine = Engine::open(paths).await.map_err(|e| e.to_string())?;
@@ -149,7 +158,9 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
         Command::Info => output::info(json, &engine.app_info().await?),
         Command::Profile(command) => match command {
             ProfileCommand::AddSandbox { name, url } => {
-                let profile = engine.create_sandbox_profile(CreateSandboxProfileRequest { name, url }).await?;
+                let profile = engine
+                    .create_sandbox_profile(CreateSandboxProfileRequest { name, url })
+                    .await?;
                 let active = Some(profile.id.clone());
                 output::profile(json, &profile, active.as_deref());
             }
@@ -180,7 +191,11 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
 }
 
 async fn serve(engine: &Engine, args: ServeArgs) -> okta365_engine::Result<()> {
-    let options = ServeOptions { port: args.port, seed: args.seed, reset: args.reset };
+    let options = ServeOptions {
+        port: args.port,
+        seed: args.seed,
+        reset: args.reset,
+    };
     let urls = engine.serve_local_sandbox(options).await?;
     let demo = okta365_sandbox::mint_demo_credentials(&urls.base).await?;
     output::serving(&urls, &demo);

@@ -6,7 +6,10 @@ use serde::Serialize;
 
 fn print_json(value: &impl Serialize) {
     // Serializing our own DTOs cannot fail.
-    println!("{}", serde_json::to_string_pretty(value).expect("DTOs serialize"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("DTOs serialize")
+    );
 }
 
 /// `okta365 info`.
@@ -15,10 +18,19 @@ pub fn info(json: bool, info: &AppInfo) {
         return print_json(info);
     }
     println!("version:        {}", info.version);
-    println!("build:          {}", serde_json::to_value(info.build_kind).unwrap().as_str().unwrap_or_default());
+    println!(
+        "build:          {}",
+        serde_json::to_value(info.build_kind)
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+    );
     println!("data dir:       {}", info.data_dir);
     println!("log dir:        {}", info.log_dir);
-    println!("active profile: {}", info.active_profile_id.as_deref().unwrap_or("(none)"));
+    println!(
+        "active profile: {}",
+        info.active_profile_id.as_deref().unwrap_or("(none)")
+    );
 }
 
 fn kind(profile: &Profile) -> &'static str {
@@ -35,14 +47,24 @@ pub fn profile(json: bool, profile: &Profile, active_id: Option<&str>) {
         return print_json(profile);
     }
     let active = active_id == Some(profile.id.as_str());
-    println!("name:            {}{}", profile.name, if active { " (active)" } else { "" });
+    println!(
+        "name:            {}{}",
+        profile.name,
+        if active { " (active)" } else { "" }
+    );
     println!("id:              {}", profile.id);
     println!("kind:            {}", kind(profile));
     println!("okta org url:    {}", profile.okta_org_url);
     println!("entra login url: {}", profile.entra_login_url);
     println!("graph url:       {}", profile.graph_url);
-    println!("ms tenant:       {}", profile.ms_tenant.as_deref().unwrap_or("(not set)"));
-    println!("ms client id:    {}", profile.ms_client_id.as_deref().unwrap_or("(not set)"));
+    println!(
+        "ms tenant:       {}",
+        profile.ms_tenant.as_deref().unwrap_or("(not set)")
+    );
+    println!(
+        "ms client id:    {}",
+        profile.ms_client_id.as_deref().unwrap_or("(not set)")
+    );
     println!("wizard step:     {}", profile.wizard_step);
     println!("created:         {}", profile.created_at);
 }
@@ -60,7 +82,11 @@ pub fn profiles(json: bool, profiles: &[Profile], active_id: Option<&str>) {
         .iter()
         .map(|p| {
             [
-                if active_id == Some(p.id.as_str()) { "*".into() } else { String::new() },
+                if active_id == Some(p.id.as_str()) {
+                    "*".into()
+                } else {
+                    String::new()
+                },
                 p.name.clone(),
                 kind(p).into(),
                 p.okta_org_url.clone(),
@@ -77,7 +103,11 @@ pub fn profiles(json: bool, profiles: &[Profile], active_id: Option<&str>) {
         }
     }
     for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
         println!("{}", line.join("  ").trim_end());
     }
 }
@@ -85,9 +115,14 @@ pub fn profiles(json: bool, profiles: &[Profile], active_id: Option<&str>) {
 /// `okta365 profile remove`.
 pub fn removed(json: bool, profile: &Profile) {
     if json {
-        return print_json(&serde_json::json!({ "removed": { "id": profile.id, "name": profile.name } }));
+        return print_json(
+            &serde_json::json!({ "removed": { "id": profile.id, "name": profile.name } }),
+        );
     }
-    println!("Removed profile \"{}\" ({}) and its secrets in the OS keychain.", profile.name, profile.id);
+    println!(
+        "Removed profile \"{}\" ({}) and its secrets in the OS keychain.",
+        profile.name, profile.id
+    );
 }
 
 /// A confirmation for commands that return no data.
@@ -127,6 +162,10 @@ pub fn serving(urls: &SandboxUrls, demo: &DemoCredentials) {
         entra_client_secret: &demo.entra_client_secret,
     };
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{}", serde_json::to_string(&line).expect("strings serialize"));
+    let _ = writeln!(
+        stdout,
+        "{}",
+        serde_json::to_string(&line).expect("strings serialize")
+    );
     let _ = stdout.flush();
 }

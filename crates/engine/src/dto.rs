@@ -21,7 +21,11 @@ pub enum BuildKind {
 impl BuildKind {
     /// The kind of the running build.
     pub fn current() -> BuildKind {
-        if cfg!(debug_assertions) { BuildKind::Debug } else { BuildKind::Release }
+        if cfg!(debug_assertions) {
+            BuildKind::Debug
+        } else {
+            BuildKind::Release
+        }
     }
 }
 

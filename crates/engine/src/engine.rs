@@ -117,7 +117,10 @@ impl Engine {
     /// API token and the Entra client secret in the OS keychain, and saves the profile at the
     /// `microsoft` step.
     #[instrument(skip(self), err)]
-    pub async fn create_sandbox_profile(&self, req: CreateSandboxProfileRequest) -> Result<Profile> {
+    pub async fn create_sandbox_profile(
+        &self,
+        req: CreateSandboxProfileRequest,
+    ) -> Result<Profile> {
         // Check everything the user typed before starting or calling anything.
         let name = match req.name.as_deref() {
             Some(name) => {
@@ -132,7 +135,12 @@ impl Engine {
         let urls = match &external {
             Some(base) => {
                 self.check_sandbox_health(base).await?;
-                SandboxUrls { base: base.clone(), okta_org: base.clone(), entra_login: base.clone(), graph: base.clone() }
+                SandboxUrls {
+                    base: base.clone(),
+                    okta_org: base.clone(),
+                    entra_login: base.clone(),
+                    graph: base.clone(),
+                }
             }
             None => self.ensure_local_sandbox().await?,
         };
@@ -155,15 +163,22 @@ impl Engine {
             updated_at: now,
         };
         let secrets = [
-            (CredentialKind::OktaApiToken, Secret::new(demo.okta_api_token)),
-            (CredentialKind::EntraClientSecret, Secret::new(demo.entra_client_secret)),
+            (
+                CredentialKind::OktaApiToken,
+                Secret::new(demo.okta_api_token),
+            ),
+            (
+                CredentialKind::EntraClientSecret,
+                Secret::new(demo.entra_client_secret),
+            ),
         ];
 
         // Secrets first, then the rows that index them: a profile row never points at a missing secret.
         let profile_key = id.to_string();
         for (stored, (kind, secret)) in secrets.iter().enumerate() {
             if let Err(e) = self.inner.keychain.set(&profile_key, *kind, secret).await {
-                self.forget_secrets(&profile_key, secrets[..stored].iter().map(|(k, _)| *k)).await;
+                self.forget_secrets(&profile_key, secrets[..stored].iter().map(|(k, _)| *k))
+                    .await;
                 return Err(e.into());
             }
         }
@@ -181,12 +196,16 @@ impl Engine {
             .collect();
         let saved = {
             let record = record.clone();
-            self.db(move |store| store.create_profile(&record, &credentials, true)).await
+            self.db(move |store| store.create_profile(&record, &credentials, true))
+                .await
         };
         if let Err(e) = saved {
-            self.forget_secrets(&profile_key, secrets.iter().map(|(k, _)| *k)).await;
+            self.forget_secrets(&profile_key, secrets.iter().map(|(k, _)| *k))
+                .await;
             return Err(match e {
-                Error::Store(okta365_store::Error::NameTaken { name }) => Error::ProfileExists { name, id: None },
+                Error::Store(okta365_store::Error::NameTaken { name }) => {
+                    Error::ProfileExists { name, id: None }
+                }
                 other => other,
             });
         }
@@ -200,7 +219,8 @@ impl Engine {
     pub async fn select_profile(&self, id_or_name: &str) -> Result<Profile> {
         let mut record = self.find(id_or_name).await?;
         let id = record.id;
-        self.db(move |store| store.set_active_profile_id(Some(id))).await?;
+        self.db(move |store| store.set_active_profile_id(Some(id)))
+            .await?;
         if record.embedded_sandbox {
             self.ensure_local_sandbox().await?;
             record = self.find_by_id(id).await?;
@@ -224,7 +244,10 @@ impl Engine {
         // the index never recorded.
         let mut kinds: Vec<(Option<CredentialKind>, String)> = Vec::new();
         for credential in &indexed {
-            kinds.push((CredentialKind::parse(&credential.kind), credential.kind.clone()));
+            kinds.push((
+                CredentialKind::parse(&credential.kind),
+                credential.kind.clone(),
+            ));
         }
         for kind in CredentialKind::ALL {
             if !kinds.iter().any(|(k, _)| *k == Some(kind)) {
@@ -237,14 +260,19 @@ impl Engine {
                 match self.inner.keychain.delete(&profile_key, kind).await {
                     Ok(existed) => deleted += usize::from(existed),
                     Err(source) => {
-                        return Err(Error::SecretNotDeleted { profile: record.name.clone(), label: kind.label(), source });
+                        return Err(Error::SecretNotDeleted {
+                            profile: record.name.clone(),
+                            label: kind.label(),
+                            source,
+                        });
                     }
                 }
             } else {
                 tracing::warn!(profile_id = %id, kind = %kind_str, "unknown credential kind in the store; dropping its record");
             }
             if indexed.iter().any(|c| c.kind == kind_str) {
-                self.db(move |store| store.delete_credential(id, &kind_str)).await?;
+                self.db(move |store| store.delete_credential(id, &kind_str))
+                    .await?;
             }
         }
         self.db(move |store| store.delete_profile(id)).await?;
@@ -256,7 +284,8 @@ impl Engine {
     #[instrument(skip(self), err)]
     pub async fn set_wizard_step(&self, id_or_name: &str, step: StepId) -> Result<Profile> {
         let id = self.find(id_or_name).await?.id;
-        self.db(move |store| store.set_wizard_step(id, step.as_str())).await?;
+        self.db(move |store| store.set_wizard_step(id, step.as_str()))
+            .await?;
         to_dto(self.find_by_id(id).await?)
     }
 
@@ -280,8 +309,14 @@ impl Engine {
             }
         };
         drop(slot);
-        let (okta, entra, graph) = (urls.okta_org.to_string(), urls.entra_login.to_string(), urls.graph.to_string());
-        let changed = self.db(move |store| store.update_embedded_sandbox_urls(&okta, &entra, &graph)).await?;
+        let (okta, entra, graph) = (
+            urls.okta_org.to_string(),
+            urls.entra_login.to_string(),
+            urls.graph.to_string(),
+        );
+        let changed = self
+            .db(move |store| store.update_embedded_sandbox_urls(&okta, &entra, &graph))
+            .await?;
         if changed > 0 {
             tracing::info!(profiles = changed, base = %urls.base, "sandbox profiles now follow the sandbox's new port");
         }
@@ -307,15 +342,21 @@ impl Engine {
                     .into_iter()
                     .filter(|p| p.embedded_sandbox)
                     .find_map(|p| Url::parse(&p.okta_org_url).ok()?.port());
-                let served = serve::serve(&self.inner.paths.sandbox_dir, &options, usual_port).await?;
+                let served =
+                    serve::serve(&self.inner.paths.sandbox_dir, &options, usual_port).await?;
                 let urls = served.urls().clone();
                 *slot = Some(Local::Served(served));
                 urls
             }
         };
         drop(slot);
-        let (okta, entra, graph) = (urls.okta_org.to_string(), urls.entra_login.to_string(), urls.graph.to_string());
-        self.db(move |store| store.update_embedded_sandbox_urls(&okta, &entra, &graph)).await?;
+        let (okta, entra, graph) = (
+            urls.okta_org.to_string(),
+            urls.entra_login.to_string(),
+            urls.graph.to_string(),
+        );
+        self.db(move |store| store.update_embedded_sandbox_urls(&okta, &entra, &graph))
+            .await?;
         Ok(urls)
     }
 
@@ -350,7 +391,9 @@ impl Engine {
 
     async fn find(&self, id_or_name: &str) -> Result<ProfileRecord> {
         let query = id_or_name.trim().to_owned();
-        let not_found = || Error::ProfileNotFound { query: id_or_name.trim().to_owned() };
+        let not_found = || Error::ProfileNotFound {
+            query: id_or_name.trim().to_owned(),
+        };
         if query.is_empty() {
             return Err(not_found());
         }
@@ -369,7 +412,9 @@ impl Engine {
                 // SQLite's NOCASE folds ASCII only; compare names the way people read them too.
                 let wanted = id_or_name.trim().to_lowercase();
                 let all = self.db(|store| store.list_profiles()).await?;
-                all.into_iter().find(|p| p.name.to_lowercase() == wanted).ok_or_else(not_found)
+                all.into_iter()
+                    .find(|p| p.name.to_lowercase() == wanted)
+                    .ok_or_else(not_found)
             }
         }
     }
@@ -377,34 +422,57 @@ impl Engine {
     async fn find_by_id(&self, id: Uuid) -> Result<ProfileRecord> {
         self.db(move |store| store.profile_by_id(id))
             .await?
-            .ok_or_else(|| Error::ProfileNotFound { query: id.to_string() })
+            .ok_or_else(|| Error::ProfileNotFound {
+                query: id.to_string(),
+            })
     }
 
     async fn ensure_name_free(&self, name: &str) -> Result<()> {
         let wanted = name.to_lowercase();
         let all = self.db(|store| store.list_profiles()).await?;
         match all.into_iter().find(|p| p.name.to_lowercase() == wanted) {
-            Some(existing) => Err(Error::ProfileExists { name: existing.name, id: Some(existing.id.to_string()) }),
+            Some(existing) => Err(Error::ProfileExists {
+                name: existing.name,
+                id: Some(existing.id.to_string()),
+            }),
             None => Ok(()),
         }
     }
 
     async fn free_default_name(&self) -> Result<String> {
-        let taken: Vec<String> =
-            self.db(|store| store.list_profiles()).await?.into_iter().map(|p| p.name.to_lowercase()).collect();
+        let taken: Vec<String> = self
+            .db(|store| store.list_profiles())
+            .await?
+            .into_iter()
+            .map(|p| p.name.to_lowercase())
+            .collect();
         let name = (1..)
-            .map(|n| if n == 1 { DEFAULT_SANDBOX_PROFILE_NAME.to_owned() } else { format!("{DEFAULT_SANDBOX_PROFILE_NAME} {n}") })
+            .map(|n| {
+                if n == 1 {
+                    DEFAULT_SANDBOX_PROFILE_NAME.to_owned()
+                } else {
+                    format!("{DEFAULT_SANDBOX_PROFILE_NAME} {n}")
+                }
+            })
             .find(|candidate| !taken.contains(&candidate.to_lowercase()))
             .expect("an unbounded range always has a free name");
         Ok(name)
     }
 
     async fn check_sandbox_health(&self, base: &Url) -> Result<()> {
-        let unreachable = |detail: String| Error::SandboxUnreachable { url: base.to_string(), detail };
-        let url = base.join("_sandbox/health").map_err(|e| unreachable(e.to_string()))?;
+        let unreachable = |detail: String| Error::SandboxUnreachable {
+            url: base.to_string(),
+            detail,
+        };
+        let url = base
+            .join("_sandbox/health")
+            .map_err(|e| unreachable(e.to_string()))?;
         let response = self.inner.http.get(url).send().await.map_err(|e| {
             unreachable(if e.is_timeout() {
-                format!("it did not answer within {} s", SANDBOX_HEALTH_TIMEOUT.as_secs())
+                format!(
+                    "it did not answer within {} s",
+                    SANDBOX_HEALTH_TIMEOUT.as_secs()
+                )
             } else if e.is_connect() {
                 "nothing is listening there".to_owned()
             } else {
@@ -413,10 +481,15 @@ impl Engine {
         })?;
         let status = response.status();
         if !status.is_success() {
-            return Err(unreachable(format!("its health check answered HTTP {}", status.as_u16())));
+            return Err(unreachable(format!(
+                "its health check answered HTTP {}",
+                status.as_u16()
+            )));
         }
-        let body: serde_json::Value =
-            response.json().await.map_err(|_| unreachable("its health check did not answer JSON".to_owned()))?;
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|_| unreachable("its health check did not answer JSON".to_owned()))?;
         if body.get("ok").and_then(|ok| ok.as_bool()) != Some(true) {
             return Err(unreachable("its health check did not report ok".to_owned()));
         }
@@ -446,14 +519,19 @@ pub fn validate_profile_name(name: &str) -> Result<String> {
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::invalid("A profile name cannot contain control characters such as tabs or line breaks."));
+        return Err(Error::invalid(
+            "A profile name cannot contain control characters such as tabs or line breaks.",
+        ));
     }
     Ok(name.to_owned())
 }
 
 fn to_dto(record: ProfileRecord) -> Result<Profile> {
     let wizard_step = StepId::parse(&record.wizard_step).ok_or_else(|| {
-        Error::Store(okta365_store::Error::Corrupt { column: "profiles.wizard_step", value: record.wizard_step.clone() })
+        Error::Store(okta365_store::Error::Corrupt {
+            column: "profiles.wizard_step",
+            value: record.wizard_step.clone(),
+        })
     })?;
     Ok(Profile {
         id: record.id.to_string(),
@@ -479,13 +557,25 @@ mod tests {
 
     #[test]
     fn profile_names_are_checked() {
-        assert_eq!(validate_profile_name("  Prod  ").unwrap(), "Prod", "names are trimmed");
-        assert_eq!(validate_profile_name(" ").unwrap_err().to_string(), "A profile name cannot be empty.");
         assert_eq!(
-            validate_profile_name(&"x".repeat(65)).unwrap_err().to_string(),
+            validate_profile_name("  Prod  ").unwrap(),
+            "Prod",
+            "names are trimmed"
+        );
+        assert_eq!(
+            validate_profile_name(" ").unwrap_err().to_string(),
+            "A profile name cannot be empty."
+        );
+        assert_eq!(
+            validate_profile_name(&"x".repeat(65))
+                .unwrap_err()
+                .to_string(),
             "A profile name can be at most 64 characters; this one has 65."
         );
-        assert!(validate_profile_name(&"é".repeat(64)).is_ok(), "the limit counts characters, not bytes");
+        assert!(
+            validate_profile_name(&"é".repeat(64)).is_ok(),
+            "the limit counts characters, not bytes"
+        );
         assert_eq!(
             validate_profile_name("a\tb").unwrap_err().to_string(),
             "A profile name cannot contain control characters such as tabs or line breaks."

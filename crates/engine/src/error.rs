@@ -24,7 +24,9 @@ pub enum Error {
         query: String,
     },
     /// A profile with this name (ignoring case) exists already.
-    #[error("A profile named \"{name}\" already exists. Choose another name, or remove that profile first.")]
+    #[error(
+        "A profile named \"{name}\" already exists. Choose another name, or remove that profile first."
+    )]
     ProfileExists {
         /// The existing profile's name, as stored.
         name: String,
@@ -55,7 +57,9 @@ pub enum Error {
     #[error(transparent)]
     Sandbox(#[from] okta365_sandbox::Error),
     /// A sandbox URL did not answer as a sandbox.
-    #[error("No okta365 sandbox answered at {url}: {detail}. Start one with `okta365 sandbox serve`, or check the URL.")]
+    #[error(
+        "No okta365 sandbox answered at {url}: {detail}. Start one with `okta365 sandbox serve`, or check the URL."
+    )]
     SandboxUnreachable {
         /// The base URL tried.
         url: String,
@@ -75,10 +79,14 @@ pub enum Error {
         url: Option<String>,
     },
     /// There is no home folder to derive the data dir from.
-    #[error("Could not find a folder for okta365's data (no home directory is known). Set OKTA365_DATA_DIR to a folder.")]
+    #[error(
+        "Could not find a folder for okta365's data (no home directory is known). Set OKTA365_DATA_DIR to a folder."
+    )]
     NoDataDir,
     /// A folder under the data dir could not be created or used.
-    #[error("Could not use the folder {path}: {source}. Check that it is writable, or set OKTA365_DATA_DIR to another folder.")]
+    #[error(
+        "Could not use the folder {path}: {source}. Check that it is writable, or set OKTA365_DATA_DIR to another folder."
+    )]
     Dir {
         /// The folder.
         path: PathBuf,
@@ -90,7 +98,9 @@ pub enum Error {
     #[error("Could not start logging: {0}")]
     Logging(String),
     /// A background task of the engine stopped unexpectedly.
-    #[error("An internal task of okta365 stopped unexpectedly: {0}. Try again; if it persists, report it with the log file.")]
+    #[error(
+        "An internal task of okta365 stopped unexpectedly: {0}. Try again; if it persists, report it with the log file."
+    )]
     Task(String),
 }
 
@@ -100,7 +110,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A shorthand for [`Error::InvalidInput`].
     pub fn invalid(message: impl Into<String>) -> Error {
-        Error::InvalidInput { message: message.into() }
+        Error::InvalidInput {
+            message: message.into(),
+        }
     }
 
     /// The IPC error code of this error.
@@ -113,10 +125,14 @@ impl Error {
             Error::Store(okta365_store::Error::NameTaken { .. }) => ErrorCode::AlreadyExists,
             Error::Keychain(_) | Error::SecretNotDeleted { .. } => ErrorCode::KeychainUnavailable,
             Error::Sandbox(S::SeedRead { .. } | S::SeedInvalid { .. }) => ErrorCode::InvalidInput,
-            Error::Sandbox(_) | Error::SandboxUnreachable { .. } | Error::SandboxAlreadyServed { .. } => ErrorCode::SandboxUnavailable,
-            Error::Store(_) | Error::NoDataDir | Error::Dir { .. } | Error::Logging(_) | Error::Task(_) => {
-                ErrorCode::Internal
-            }
+            Error::Sandbox(_)
+            | Error::SandboxUnreachable { .. }
+            | Error::SandboxAlreadyServed { .. } => ErrorCode::SandboxUnavailable,
+            Error::Store(_)
+            | Error::NoDataDir
+            | Error::Dir { .. }
+            | Error::Logging(_)
+            | Error::Task(_) => ErrorCode::Internal,
         }
     }
 
@@ -134,7 +150,11 @@ impl Error {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> ApiError {
-        ApiError { code: error.code(), message: error.to_string(), details: error.details() }
+        ApiError {
+            code: error.code(),
+            message: error.to_string(),
+            details: error.details(),
+        }
     }
 }
 
@@ -160,33 +180,60 @@ mod tests {
             "details is left out entirely when there are none"
         );
         assert_eq!(
-            json_of(Error::ProfileNotFound { query: "Prod".into() }),
+            json_of(Error::ProfileNotFound {
+                query: "Prod".into()
+            }),
             r#"{"code":"not_found","message":"No profile is named or has the id \"Prod\".","details":{"query":"Prod"}}"#
         );
         assert_eq!(
-            json_of(Error::ProfileExists { name: "Sandbox".into(), id: Some("4f1c".into()) }),
+            json_of(Error::ProfileExists {
+                name: "Sandbox".into(),
+                id: Some("4f1c".into())
+            }),
             r#"{"code":"already_exists","message":"A profile named \"Sandbox\" already exists. Choose another name, or remove that profile first.","details":{"id":"4f1c","name":"Sandbox"}}"#
         );
         assert_eq!(
-            json_of(Error::Keychain(okta365_secrets::Error::Unavailable { detail: "no bus".into() })),
+            json_of(Error::Keychain(okta365_secrets::Error::Unavailable {
+                detail: "no bus".into()
+            })),
             format!(
                 r#"{{"code":"keychain_unavailable","message":{}}}"#,
-                serde_json::to_string(&okta365_secrets::Error::Unavailable { detail: "no bus".into() }.to_string())
-                    .unwrap()
+                serde_json::to_string(
+                    &okta365_secrets::Error::Unavailable {
+                        detail: "no bus".into()
+                    }
+                    .to_string()
+                )
+                .unwrap()
             )
         );
         assert_eq!(
-            json_of(Error::SandboxUnreachable { url: "http://127.0.0.1:9/".into(), detail: "connection refused".into() }),
+            json_of(Error::SandboxUnreachable {
+                url: "http://127.0.0.1:9/".into(),
+                detail: "connection refused".into()
+            }),
             r#"{"code":"sandbox_unavailable","message":"No okta365 sandbox answered at http://127.0.0.1:9/: connection refused. Start one with `okta365 sandbox serve`, or check the URL.","details":{"url":"http://127.0.0.1:9/"}}"#
         );
-        assert_eq!(json_of(Error::Task("boom".into()))[..22].to_owned(), r#"{"code":"internal","me"#);
+        assert_eq!(
+            json_of(Error::Task("boom".into()))[..22].to_owned(),
+            r#"{"code":"internal","me"#
+        );
     }
 
     #[test]
     fn api_error_reads_back_with_and_without_details() {
-        let without: ApiError = serde_json::from_str(r#"{"code":"not_found","message":"m"}"#).unwrap();
-        assert_eq!(without, ApiError { code: ErrorCode::NotFound, message: "m".into(), details: None });
-        let with: ApiError = serde_json::from_str(r#"{"code":"internal","message":"m","details":[1]}"#).unwrap();
+        let without: ApiError =
+            serde_json::from_str(r#"{"code":"not_found","message":"m"}"#).unwrap();
+        assert_eq!(
+            without,
+            ApiError {
+                code: ErrorCode::NotFound,
+                message: "m".into(),
+                details: None
+            }
+        );
+        let with: ApiError =
+            serde_json::from_str(r#"{"code":"internal","message":"m","details":[1]}"#).unwrap();
         assert_eq!(with.details, Some(json!([1])));
     }
 }

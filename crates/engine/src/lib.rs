@@ -22,10 +22,13 @@ mod serve;
 pub mod urls;
 
 pub use dto::{
-    ApiError, AppInfo, BuildKind, CreateSandboxProfileRequest, ErrorCode, Profile, ProfileKind, StepId,
+    ApiError, AppInfo, BuildKind, CreateSandboxProfileRequest, ErrorCode, Profile, ProfileKind,
+    StepId,
 };
-pub use engine::{DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name};
+pub use engine::{
+    DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,
+};
 pub use error::{Error, Result};
 pub use okta365_sandbox::SandboxUrls;
-pub use serve::ServeOptions;
 pub use paths::{APP_IDENTIFIER, DATA_DIR_ENV, Paths, app_identifier};
+pub use serve::ServeOptions;

@@ -16,7 +16,9 @@ use std::{
 
 use regex::Regex;
 use tracing_appender::{non_blocking::WorkerGuard, rolling};
-use tracing_subscriber::{EnvFilter, Layer, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 use crate::{
     error::{Error, Result},
@@ -50,13 +52,20 @@ impl std::fmt::Debug for LogGuard {
 /// The file gets everything `OKTA365_LOG` allows (default `info`). So does stderr for the app; for the
 /// CLI, whose stdout and stderr are its interface, stderr gets log lines only when `OKTA365_LOG` is set.
 pub fn init(paths: &Paths, app: &str) -> Result<LogGuard> {
-    std::fs::create_dir_all(&paths.log_dir)
-        .map_err(|source| Error::Dir { path: paths.log_dir.clone(), source })?;
+    std::fs::create_dir_all(&paths.log_dir).map_err(|source| Error::Dir {
+        path: paths.log_dir.clone(),
+        source,
+    })?;
     let file = rolling::Builder::new()
         .rotation(rolling::Rotation::DAILY)
         .filename_prefix(LOG_FILE_PREFIX)
         .build(&paths.log_dir)
-        .map_err(|e| Error::Logging(format!("the log file in {} cannot be opened ({e})", paths.log_dir.display())))?;
+        .map_err(|e| {
+            Error::Logging(format!(
+                "the log file in {} cannot be opened ({e})",
+                paths.log_dir.display()
+            ))
+        })?;
     let (file, guard) = tracing_appender::non_blocking(file);
 
     let spec = std::env::var(LOG_ENV).ok().filter(|s| !s.trim().is_empty());
@@ -134,7 +143,10 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
     type Writer = RedactingWriter<M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter { inner: self.0.make_writer(), buffer: Vec::new() }
+        RedactingWriter {
+            inner: self.0.make_writer(),
+            buffer: Vec::new(),
+        }
     }
 }
 
@@ -174,15 +186,36 @@ mod tests {
     fn masks_token_shapes() {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXBhcnQ";
         let cases = [
-            ("Authorization: SSWS 00aBcD-efGh_ijkl", "Authorization: SSWS <redacted>"),
-            (&format!("authorization: Bearer {jwt}") as &str, "authorization: Bearer <redacted>"),
+            (
+                "Authorization: SSWS 00aBcD-efGh_ijkl",
+                "Authorization: SSWS <redacted>",
+            ),
+            (
+                &format!("authorization: Bearer {jwt}") as &str,
+                "authorization: Bearer <redacted>",
+            ),
             (&format!("DPoP {jwt}"), "DPoP <redacted>"),
             (&format!("token {jwt} end"), "token <redacted> end"),
-            ("grant_type=client_credentials&client_secret=abc~DEF.123&scope=x", "grant_type=client_credentials&client_secret=<redacted>&scope=x"),
-            (r#"{"token_type":"Bearer","access_token":"opaque-value-1","expires_in":3599}"#, r#"{"token_type":"Bearer","access_token":"<redacted>","expires_in":3599}"#),
-            (r#"body="{\"clientSecret\":\"s3cr3t\"}""#, r#"body="{\"clientSecret\":\"<redacted>\"}""#),
-            ("okta_api_token: \"00tok\"", "okta_api_token: \"<redacted>\""),
-            ("password=hunter2 user=jane", "password=<redacted> user=jane"),
+            (
+                "grant_type=client_credentials&client_secret=abc~DEF.123&scope=x",
+                "grant_type=client_credentials&client_secret=<redacted>&scope=x",
+            ),
+            (
+                r#"{"token_type":"Bearer","access_token":"opaque-value-1","expires_in":3599}"#,
+                r#"{"token_type":"Bearer","access_token":"<redacted>","expires_in":3599}"#,
+            ),
+            (
+                r#"body="{\"clientSecret\":\"s3cr3t\"}""#,
+                r#"body="{\"clientSecret\":\"<redacted>\"}""#,
+            ),
+            (
+                "okta_api_token: \"00tok\"",
+                "okta_api_token: \"<redacted>\"",
+            ),
+            (
+                "password=hunter2 user=jane",
+                "password=<redacted> user=jane",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(redact(input), expected, "redacting {input:?}");

@@ -31,7 +31,8 @@ impl Paths {
         match std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
-                let dir = std::path::absolute(&dir).map_err(|source| Error::Dir { path: dir, source })?;
+                let dir =
+                    std::path::absolute(&dir).map_err(|source| Error::Dir { path: dir, source })?;
                 Ok(Paths::at(dir))
             }
             None => {
@@ -63,11 +64,18 @@ impl Paths {
 
 /// This build's app identifier.
 pub fn app_identifier() -> &'static str {
-    if cfg!(debug_assertions) { "com.okta365.app.dev" } else { APP_IDENTIFIER }
+    if cfg!(debug_assertions) {
+        "com.okta365.app.dev"
+    } else {
+        APP_IDENTIFIER
+    }
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Dir { path: dir.to_owned(), source })
+    std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+        path: dir.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -84,7 +92,11 @@ mod tests {
 
     #[test]
     fn debug_builds_use_their_own_identifier() {
-        let expected = if cfg!(debug_assertions) { "com.okta365.app.dev" } else { "com.okta365.app" };
+        let expected = if cfg!(debug_assertions) {
+            "com.okta365.app.dev"
+        } else {
+            "com.okta365.app"
+        };
         assert_eq!(app_identifier(), expected);
     }
 }

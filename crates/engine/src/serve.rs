@@ -61,7 +61,9 @@ impl Served {
         let port = self.sandbox.urls().base.port();
         self.sandbox.shutdown().await;
         let server_file = self.dir.join(SERVER_FILE);
-        if read_server_info(&server_file).is_some_and(|i| i.pid == std::process::id() && Some(i.port) == port) {
+        if read_server_info(&server_file)
+            .is_some_and(|i| i.pid == std::process::id() && Some(i.port) == port)
+        {
             let _ = std::fs::remove_file(&server_file);
         }
         let _ = self.lock.unlock();
@@ -72,14 +74,24 @@ impl Served {
 /// [`Error::SandboxAlreadyServed`] when another process serves it. Without an explicit port it prefers
 /// the port of a previous server that did not shut down cleanly, then `usual_port` (where the profiles on
 /// it point), then any free port.
-pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions, usual_port: Option<u16>) -> Result<Served> {
+pub(crate) async fn serve(
+    sandbox_dir: &Path,
+    options: &ServeOptions,
+    usual_port: Option<u16>,
+) -> Result<Served> {
     // Read the seed first: a bad file is the user's to fix, before anything changes on disk.
     let seed = match &options.seed {
         Some(path) => Seed::from_file(path)?,
         None => Seed::demo(),
     };
-    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir { path: sandbox_dir.to_owned(), source })?;
-    let dir = sandbox_dir.canonicalize().map_err(|source| Error::Dir { path: sandbox_dir.to_owned(), source })?;
+    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir {
+        path: sandbox_dir.to_owned(),
+        source,
+    })?;
+    let dir = sandbox_dir.canonicalize().map_err(|source| Error::Dir {
+        path: sandbox_dir.to_owned(),
+        source,
+    })?;
     let server_file = dir.join(SERVER_FILE);
     let state_file = dir.join(STATE_FILE);
     let lock_path = dir.join(LOCK_FILE);
@@ -90,21 +102,39 @@ pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions, usual_port
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|source| Error::Dir { path: lock_path.clone(), source })?;
+        .map_err(|source| Error::Dir {
+            path: lock_path.clone(),
+            source,
+        })?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             let url = read_server_info(&server_file).map(|i| i.base_url);
-            return Err(Error::SandboxAlreadyServed { dir: dir.clone(), url });
+            return Err(Error::SandboxAlreadyServed {
+                dir: dir.clone(),
+                url,
+            });
         }
-        Err(TryLockError::Error(source)) => return Err(Error::Dir { path: lock_path, source }),
+        Err(TryLockError::Error(source)) => {
+            return Err(Error::Dir {
+                path: lock_path,
+                source,
+            });
+        }
     }
 
     if options.reset {
         match std::fs::remove_file(&state_file) {
-            Ok(()) => tracing::info!(state = %state_file.display(), "discarded the sandbox state (--reset)"),
+            Ok(()) => {
+                tracing::info!(state = %state_file.display(), "discarded the sandbox state (--reset)")
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(Error::Dir { path: state_file, source }),
+            Err(source) => {
+                return Err(Error::Dir {
+                    path: state_file,
+                    source,
+                });
+            }
         }
     }
     if options.seed.is_some() && !options.reset && state_file.exists() {
@@ -115,7 +145,11 @@ pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions, usual_port
             dir.display()
         )));
     }
-    let config = |port| SandboxConfig { port, state: StateLocation::File(state_file.clone()), seed: seed.clone() };
+    let config = |port| SandboxConfig {
+        port,
+        state: StateLocation::File(state_file.clone()),
+        seed: seed.clone(),
+    };
     let preferred = previous.map(|i| i.port).or(usual_port).filter(|p| *p != 0);
     let sandbox = match (options.port, preferred) {
         (Some(port), _) => Sandbox::start(config(Some(port))).await?,
@@ -137,7 +171,10 @@ pub(crate) async fn serve(sandbox_dir: &Path, options: &ServeOptions, usual_port
     let bytes = serde_json::to_vec_pretty(&info).expect("server info serializes");
     if let Err(source) = write_atomically(&server_file, &bytes) {
         sandbox.shutdown().await;
-        return Err(Error::Dir { path: server_file, source });
+        return Err(Error::Dir {
+            path: server_file,
+            source,
+        });
     }
     tracing::info!(base = %info.base_url, dir = %dir.display(), "serving the data dir's sandbox");
     Ok(Served { sandbox, dir, lock })
@@ -161,4 +198,3 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
-

@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 pub fn validate_tenant_url(input: &str, what: &str) -> Result<Url> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
-        return Err(Error::invalid(format!("{what} is empty. Enter a full address such as https://example.okta.com.")));
+        return Err(Error::invalid(format!(
+            "{what} is empty. Enter a full address such as https://example.okta.com."
+        )));
     }
     let url = Url::parse(trimmed).map_err(|e| {
         Error::invalid(format!("{what} \"{trimmed}\" is not a valid URL ({e}). Enter a full address such as https://example.okta.com."))
@@ -33,7 +35,9 @@ pub fn validate_tenant_url(input: &str, what: &str) -> Result<Url> {
         }
     }
     if url.host().is_none() {
-        return Err(Error::invalid(format!("{what} \"{trimmed}\" has no host name.")));
+        return Err(Error::invalid(format!(
+            "{what} \"{trimmed}\" has no host name."
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(format!(
@@ -41,7 +45,9 @@ pub fn validate_tenant_url(input: &str, what: &str) -> Result<Url> {
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid(format!("{what} \"{trimmed}\" must not contain a query (?…) or fragment (#…).")));
+        return Err(Error::invalid(format!(
+            "{what} \"{trimmed}\" must not contain a query (?…) or fragment (#…)."
+        )));
     }
     Ok(url)
 }
@@ -88,16 +94,33 @@ mod tests {
 
     #[test]
     fn http_is_only_for_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://127.4.5.6/", "http://[::1]:9000", "http://LOCALHOST:1"] {
-            assert!(validate_tenant_url(ok, "x").is_ok(), "{ok} is loopback, so http:// is fine");
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.4.5.6/",
+            "http://[::1]:9000",
+            "http://LOCALHOST:1",
+        ] {
+            assert!(
+                validate_tenant_url(ok, "x").is_ok(),
+                "{ok} is loopback, so http:// is fine"
+            );
         }
         assert_eq!(
-            message(validate_tenant_url("http://example.okta.com", "The Okta org URL")),
+            message(validate_tenant_url(
+                "http://example.okta.com",
+                "The Okta org URL"
+            )),
             "The Okta org URL \"http://example.okta.com\" uses plain http://, which is only allowed for loopback \
              addresses (127.0.0.1, ::1, localhost). Use https:// instead."
         );
-        assert!(validate_tenant_url("http://128.0.0.1", "x").is_err(), "128.0.0.1 is not loopback");
-        assert!(validate_tenant_url("http://localhost.evil.com", "x").is_err(), "only the exact name localhost");
+        assert!(
+            validate_tenant_url("http://128.0.0.1", "x").is_err(),
+            "128.0.0.1 is not loopback"
+        );
+        assert!(
+            validate_tenant_url("http://localhost.evil.com", "x").is_err(),
+            "only the exact name localhost"
+        );
     }
 
     #[test]
@@ -108,13 +131,27 @@ mod tests {
              such as https://example.okta.com."
         );
         assert!(message(validate_tenant_url("ftp://x.com", "x")).contains("scheme \"ftp:\""));
-        assert!(message(validate_tenant_url("https://u:p@x.com", "x")).contains("user name or password"));
-        assert!(message(validate_tenant_url("", "The Okta org URL")).starts_with("The Okta org URL is empty."));
+        assert!(
+            message(validate_tenant_url("https://u:p@x.com", "x"))
+                .contains("user name or password")
+        );
+        assert!(
+            message(validate_tenant_url("", "The Okta org URL"))
+                .starts_with("The Okta org URL is empty.")
+        );
     }
 
     #[test]
     fn sandbox_urls_are_origins() {
-        assert_eq!(validate_sandbox_url("http://127.0.0.1:4567").unwrap().as_str(), "http://127.0.0.1:4567/");
-        assert!(message(validate_sandbox_url("http://127.0.0.1:4567/api/v1")).contains("has a path (/api/v1)"));
+        assert_eq!(
+            validate_sandbox_url("http://127.0.0.1:4567")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:4567/"
+        );
+        assert!(
+            message(validate_sandbox_url("http://127.0.0.1:4567/api/v1"))
+                .contains("has a path (/api/v1)")
+        );
     }
 }

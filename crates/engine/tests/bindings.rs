@@ -28,7 +28,9 @@ fn rendered() -> BTreeMap<String, String> {
     render::<ErrorCode>(&cfg, &mut out);
     render::<ApiError>(&cfg, &mut out);
 
-    let mut index = String::from("// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n");
+    let mut index = String::from(
+        "// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n",
+    );
     for name in out.keys() {
         index.push_str(&format!("export type {{ {name} }} from \"./{name}\";\n"));
     }
@@ -63,7 +65,11 @@ fn typescript_bindings_are_up_to_date() {
         let path = dir.join(format!("{name}.ts"));
         let committed = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{} is missing ({e}). {how}", path.display()));
-        assert!(committed == *code, "{} is stale: it differs from the Rust DTOs.\n{how}\n--- expected ---\n{code}\n--- committed ---\n{committed}", path.display());
+        assert!(
+            committed == *code,
+            "{} is stale: it differs from the Rust DTOs.\n{how}\n--- expected ---\n{code}\n--- committed ---\n{committed}",
+            path.display()
+        );
     }
     let mut stray = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -73,7 +79,10 @@ fn typescript_bindings_are_up_to_date() {
             stray.push(path.display().to_string());
         }
     }
-    assert!(stray.is_empty(), "bindings without a Rust DTO: {stray:?}. {how}");
+    assert!(
+        stray.is_empty(),
+        "bindings without a Rust DTO: {stray:?}. {how}"
+    );
 }
 
 #[test]
@@ -81,8 +90,24 @@ fn bindings_have_the_shapes_of_the_ipc_contract() {
     let all = rendered();
     assert!(all["StepId"].contains(r#"export type StepId = "welcome" | "microsoft" | "okta" | "groups" | "licenses" | "provisioning" | "imports" | "review" | "history" | "credentials";"#), "{}", all["StepId"]);
     assert!(all["ErrorCode"].contains(r#"export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "keychain_unavailable" | "sandbox_unavailable" | "internal";"#), "{}", all["ErrorCode"]);
-    assert!(all["ApiError"].contains("details?: unknown"), "details is optional and unknown: {}", all["ApiError"]);
-    assert!(all["Profile"].contains("msTenant: string | null"), "camelCase, nullable: {}", all["Profile"]);
-    assert!(all["Profile"].contains("wizardStep: StepId"), "{}", all["Profile"]);
-    assert!(all["AppInfo"].contains("activeProfileId: string | null"), "{}", all["AppInfo"]);
+    assert!(
+        all["ApiError"].contains("details?: unknown"),
+        "details is optional and unknown: {}",
+        all["ApiError"]
+    );
+    assert!(
+        all["Profile"].contains("msTenant: string | null"),
+        "camelCase, nullable: {}",
+        all["Profile"]
+    );
+    assert!(
+        all["Profile"].contains("wizardStep: StepId"),
+        "{}",
+        all["Profile"]
+    );
+    assert!(
+        all["AppInfo"].contains("activeProfileId: string | null"),
+        "{}",
+        all["AppInfo"]
+    );
 }

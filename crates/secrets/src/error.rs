@@ -55,7 +55,9 @@ pub enum Error {
         detail: String,
     },
     /// The keychain call could not run to completion (its worker thread panicked or was cancelled).
-    #[error("The OS keychain call for the {kind} of profile {profile_id} did not complete: {detail}")]
+    #[error(
+        "The OS keychain call for the {kind} of profile {profile_id} did not complete: {detail}"
+    )]
     Interrupted {
         /// The profile whose secret was asked for.
         profile_id: String,

@@ -70,7 +70,10 @@ pub enum CredentialKind {
 
 impl CredentialKind {
     /// Every kind, for cleanup of entries whose index was lost.
-    pub const ALL: [CredentialKind; 2] = [CredentialKind::OktaApiToken, CredentialKind::EntraClientSecret];
+    pub const ALL: [CredentialKind; 2] = [
+        CredentialKind::OktaApiToken,
+        CredentialKind::EntraClientSecret,
+    ];
 
     /// The stable identifier used in the keychain account and the store, e.g. `okta.api_token`.
     pub fn as_str(self) -> &'static str {
@@ -90,7 +93,9 @@ impl CredentialKind {
 
     /// Parses [`CredentialKind::as_str`] back.
     pub fn parse(value: &str) -> Option<CredentialKind> {
-        CredentialKind::ALL.into_iter().find(|kind| kind.as_str() == value)
+        CredentialKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
     }
 }
 
@@ -118,12 +123,18 @@ impl Default for Keychain {
 impl Keychain {
     /// The keychain service of this build: `okta365` for release builds, `okta365-dev` for debug builds.
     pub fn for_build() -> Keychain {
-        Keychain::with_service(if cfg!(debug_assertions) { "okta365-dev" } else { "okta365" })
+        Keychain::with_service(if cfg!(debug_assertions) {
+            "okta365-dev"
+        } else {
+            "okta365"
+        })
     }
 
     /// A keychain under another service name (for tools that inspect another build's entries).
     pub fn with_service(service: impl Into<String>) -> Keychain {
-        Keychain { service: Arc::from(service.into()) }
+        Keychain {
+            service: Arc::from(service.into()),
+        }
     }
 
     /// The keychain service name entries are stored under.
@@ -134,26 +145,39 @@ impl Keychain {
     /// Stores (or replaces) a profile's secret of this kind.
     pub async fn set(&self, profile_id: &str, kind: CredentialKind, secret: &Secret) -> Result<()> {
         let secret = secret.clone();
-        self.run(profile_id, kind, move |entry| entry.set_password(secret.expose())).await?;
+        self.run(profile_id, kind, move |entry| {
+            entry.set_password(secret.expose())
+        })
+        .await?;
         tracing::debug!(service = %self.service, profile_id, kind = kind.as_str(), "stored secret in keychain");
         Ok(())
     }
 
     /// Reads a profile's secret of this kind; `None` when there is no such entry.
     pub async fn get(&self, profile_id: &str, kind: CredentialKind) -> Result<Option<Secret>> {
-        self.run(profile_id, kind, |entry| entry.get_password().map(Secret::new)).await
+        self.run(profile_id, kind, |entry| {
+            entry.get_password().map(Secret::new)
+        })
+        .await
     }
 
     /// Deletes a profile's secret of this kind; returns whether there was one.
     pub async fn delete(&self, profile_id: &str, kind: CredentialKind) -> Result<bool> {
-        let deleted = self.run(profile_id, kind, |entry| entry.delete_credential()).await?.is_some();
+        let deleted = self
+            .run(profile_id, kind, |entry| entry.delete_credential())
+            .await?
+            .is_some();
         tracing::debug!(service = %self.service, profile_id, kind = kind.as_str(), deleted, "deleted secret from keychain");
         Ok(deleted)
     }
 
     /// Deletes every listed kind of a profile's secrets, trying all of them even if one fails; returns how
     /// many existed, or the first error.
-    pub async fn delete_all_for_profile(&self, profile_id: &str, kinds: &[CredentialKind]) -> Result<usize> {
+    pub async fn delete_all_for_profile(
+        &self,
+        profile_id: &str,
+        kinds: &[CredentialKind],
+    ) -> Result<usize> {
         let mut deleted = 0;
         let mut first_error = None;
         for &kind in kinds {
@@ -190,7 +214,11 @@ impl Keychain {
             Ok(Err(error)) => Err(map_error(&self.service, context(), error)),
             Err(join) => {
                 let (profile_id, kind) = context();
-                Err(Error::Interrupted { profile_id, kind, detail: join.to_string() })
+                Err(Error::Interrupted {
+                    profile_id,
+                    kind,
+                    detail: join.to_string(),
+                })
             }
         }
     }
@@ -198,18 +226,47 @@ impl Keychain {
 
 fn map_error(service: &str, (profile_id, kind): (String, String), error: keyring::Error) -> Error {
     match error {
-        keyring::Error::NoStorageAccess(detail) => Error::Locked { profile_id, kind, detail: detail.to_string() },
+        keyring::Error::NoStorageAccess(detail) => Error::Locked {
+            profile_id,
+            kind,
+            detail: detail.to_string(),
+        },
         keyring::Error::PlatformFailure(detail) => {
             let detail = detail.to_string();
             // No session bus, or a bus without any Secret Service on it: there is no keychain at all.
-            let unavailable = ["no secret service", "ServiceUnknown", "DBUS_SESSION_BUS_ADDRESS", "D-Bus", "dbus", "No such file", "not provided", "Connection refused"]
-                .iter()
-                .any(|needle| detail.contains(needle));
-            if unavailable { Error::Unavailable { detail } } else { Error::Platform { profile_id, kind, detail } }
+            let unavailable = [
+                "no secret service",
+                "ServiceUnknown",
+                "DBUS_SESSION_BUS_ADDRESS",
+                "D-Bus",
+                "dbus",
+                "No such file",
+                "not provided",
+                "Connection refused",
+            ]
+            .iter()
+            .any(|needle| detail.contains(needle));
+            if unavailable {
+                Error::Unavailable { detail }
+            } else {
+                Error::Platform {
+                    profile_id,
+                    kind,
+                    detail,
+                }
+            }
         }
         // Never echo the bytes: they are the (undecodable) secret.
-        keyring::Error::BadEncoding(_) => Error::BadEncoding { service: service.to_owned(), profile_id, kind },
-        other => Error::Platform { profile_id, kind, detail: other.to_string() },
+        keyring::Error::BadEncoding(_) => Error::BadEncoding {
+            service: service.to_owned(),
+            profile_id,
+            kind,
+        },
+        other => Error::Platform {
+            profile_id,
+            kind,
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -222,8 +279,16 @@ mod tests {
         let secret = Secret::new("00abcSECRETvalue");
         assert_eq!(format!("{secret}"), "<redacted>");
         assert_eq!(format!("{secret:?}"), "<redacted>");
-        assert_eq!(format!("{:?}", Some(&secret)), "Some(<redacted>)", "Debug of containers stays redacted");
-        assert_eq!(secret.expose(), "00abcSECRETvalue", "expose gives the value to the one place that needs it");
+        assert_eq!(
+            format!("{:?}", Some(&secret)),
+            "Some(<redacted>)",
+            "Debug of containers stays redacted"
+        );
+        assert_eq!(
+            secret.expose(),
+            "00abcSECRETvalue",
+            "expose gives the value to the one place that needs it"
+        );
     }
 
     #[test]
@@ -231,12 +296,20 @@ mod tests {
         for kind in CredentialKind::ALL {
             assert_eq!(CredentialKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(CredentialKind::parse("okta.password"), None, "unknown kinds are not guessed");
+        assert_eq!(
+            CredentialKind::parse("okta.password"),
+            None,
+            "unknown kinds are not guessed"
+        );
     }
 
     #[test]
     fn build_kind_namespaces_the_service() {
-        let expected = if cfg!(debug_assertions) { "okta365-dev" } else { "okta365" };
+        let expected = if cfg!(debug_assertions) {
+            "okta365-dev"
+        } else {
+            "okta365"
+        };
         assert_eq!(Keychain::for_build().service(), expected);
     }
 }

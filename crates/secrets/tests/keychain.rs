@@ -20,46 +20,136 @@ async fn stores_reads_replaces_and_deletes() {
     let id = profile();
     let kind = CredentialKind::OktaApiToken;
 
-    assert!(keychain.get(&id, kind).await.unwrap().is_none(), "a new profile has no token in the keychain");
+    assert!(
+        keychain.get(&id, kind).await.unwrap().is_none(),
+        "a new profile has no token in the keychain"
+    );
 
-    keychain.set(&id, kind, &Secret::new("00first-token")).await.unwrap();
-    let read = keychain.get(&id, kind).await.unwrap().expect("the token just stored is found");
-    assert_eq!(read.expose(), "00first-token", "the keychain returns exactly what was stored");
+    keychain
+        .set(&id, kind, &Secret::new("00first-token"))
+        .await
+        .unwrap();
+    let read = keychain
+        .get(&id, kind)
+        .await
+        .unwrap()
+        .expect("the token just stored is found");
+    assert_eq!(
+        read.expose(),
+        "00first-token",
+        "the keychain returns exactly what was stored"
+    );
 
-    keychain.set(&id, kind, &Secret::new("00second-token")).await.unwrap();
-    let read = keychain.get(&id, kind).await.unwrap().expect("the replaced token is found");
-    assert_eq!(read.expose(), "00second-token", "storing again replaces the value");
+    keychain
+        .set(&id, kind, &Secret::new("00second-token"))
+        .await
+        .unwrap();
+    let read = keychain
+        .get(&id, kind)
+        .await
+        .unwrap()
+        .expect("the replaced token is found");
+    assert_eq!(
+        read.expose(),
+        "00second-token",
+        "storing again replaces the value"
+    );
 
-    assert!(keychain.delete(&id, kind).await.unwrap(), "deleting an existing entry reports it");
-    assert!(keychain.get(&id, kind).await.unwrap().is_none(), "a deleted entry is gone");
-    assert!(!keychain.delete(&id, kind).await.unwrap(), "deleting a missing entry is not an error");
+    assert!(
+        keychain.delete(&id, kind).await.unwrap(),
+        "deleting an existing entry reports it"
+    );
+    assert!(
+        keychain.get(&id, kind).await.unwrap().is_none(),
+        "a deleted entry is gone"
+    );
+    assert!(
+        !keychain.delete(&id, kind).await.unwrap(),
+        "deleting a missing entry is not an error"
+    );
 }
 
 #[tokio::test]
 async fn profiles_and_kinds_are_isolated() {
     let keychain = Keychain::for_build();
     let (a, b) = (profile(), profile());
-    keychain.set(&a, CredentialKind::OktaApiToken, &Secret::new("token-a")).await.unwrap();
-    keychain.set(&a, CredentialKind::EntraClientSecret, &Secret::new("secret-a")).await.unwrap();
-    keychain.set(&b, CredentialKind::OktaApiToken, &Secret::new("token-b")).await.unwrap();
+    keychain
+        .set(&a, CredentialKind::OktaApiToken, &Secret::new("token-a"))
+        .await
+        .unwrap();
+    keychain
+        .set(
+            &a,
+            CredentialKind::EntraClientSecret,
+            &Secret::new("secret-a"),
+        )
+        .await
+        .unwrap();
+    keychain
+        .set(&b, CredentialKind::OktaApiToken, &Secret::new("token-b"))
+        .await
+        .unwrap();
 
-    assert_eq!(keychain.get(&a, CredentialKind::OktaApiToken).await.unwrap().unwrap().expose(), "token-a");
-    assert_eq!(keychain.get(&b, CredentialKind::OktaApiToken).await.unwrap().unwrap().expose(), "token-b");
+    assert_eq!(
+        keychain
+            .get(&a, CredentialKind::OktaApiToken)
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "token-a"
+    );
+    assert_eq!(
+        keychain
+            .get(&b, CredentialKind::OktaApiToken)
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "token-b"
+    );
     assert!(
-        keychain.get(&b, CredentialKind::EntraClientSecret).await.unwrap().is_none(),
+        keychain
+            .get(&b, CredentialKind::EntraClientSecret)
+            .await
+            .unwrap()
+            .is_none(),
         "B never stored a client secret, and must not see A's"
     );
 
-    let deleted = keychain.delete_all_for_profile(&a, &CredentialKind::ALL).await.unwrap();
+    let deleted = keychain
+        .delete_all_for_profile(&a, &CredentialKind::ALL)
+        .await
+        .unwrap();
     assert_eq!(deleted, 2, "both of A's secrets were deleted");
-    assert!(keychain.get(&a, CredentialKind::OktaApiToken).await.unwrap().is_none());
-    assert!(keychain.get(&a, CredentialKind::EntraClientSecret).await.unwrap().is_none());
+    assert!(
+        keychain
+            .get(&a, CredentialKind::OktaApiToken)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        keychain
+            .get(&a, CredentialKind::EntraClientSecret)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        keychain.get(&b, CredentialKind::OktaApiToken).await.unwrap().unwrap().expose(),
+        keychain
+            .get(&b, CredentialKind::OktaApiToken)
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
         "token-b",
         "deleting A's secrets leaves B's alone"
     );
-    keychain.delete_all_for_profile(&b, &CredentialKind::ALL).await.unwrap();
+    keychain
+        .delete_all_for_profile(&b, &CredentialKind::ALL)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -67,9 +157,15 @@ async fn build_kinds_do_not_share_entries() {
     let dev = Keychain::with_service("okta365-dev");
     let release = Keychain::with_service("okta365");
     let id = profile();
-    dev.set(&id, CredentialKind::OktaApiToken, &Secret::new("dev-token")).await.unwrap();
+    dev.set(&id, CredentialKind::OktaApiToken, &Secret::new("dev-token"))
+        .await
+        .unwrap();
     assert!(
-        release.get(&id, CredentialKind::OktaApiToken).await.unwrap().is_none(),
+        release
+            .get(&id, CredentialKind::OktaApiToken)
+            .await
+            .unwrap()
+            .is_none(),
         "a release build never reads a dev build's entry"
     );
     dev.delete(&id, CredentialKind::OktaApiToken).await.unwrap();

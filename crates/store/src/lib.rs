@@ -63,7 +63,10 @@ impl ProfileKind {
         match value {
             "sandbox" => Ok(ProfileKind::Sandbox),
             "tenant" => Ok(ProfileKind::Tenant),
-            other => Err(Error::Corrupt { column: "profiles.kind", value: other.to_owned() }),
+            other => Err(Error::Corrupt {
+                column: "profiles.kind",
+                value: other.to_owned(),
+            }),
         }
     }
 }
@@ -121,17 +124,26 @@ impl Store {
     ///
     /// The parent folder must exist.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
+        let conn = Connection::open(path).map_err(|source| Error::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         let configure = |conn: &Connection| -> rusqlite::Result<()> {
             conn.busy_timeout(Duration::from_secs(5))?;
             // journal_mode returns the resulting mode as a row.
-            let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+            let _mode: String =
+                conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
             conn.pragma_update(None, "foreign_keys", true)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             Ok(())
         };
-        configure(&conn).map_err(|source| Error::Open { path: path.to_owned(), source })?;
-        let store = Store { conn: Mutex::new(conn) };
+        configure(&conn).map_err(|source| Error::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let store = Store {
+            conn: Mutex::new(conn),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -139,14 +151,19 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll back on
         // drop), so a poisoned lock is still safe to use.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn();
         let current: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if current > SCHEMA_VERSION {
-            return Err(Error::TooNew { found: current, supported: SCHEMA_VERSION });
+            return Err(Error::TooNew {
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = index as u32 + 1;
@@ -156,7 +173,11 @@ impl Store {
                 tx.pragma_update(None, "user_version", version)?;
                 tx.commit()
             };
-            apply(&mut conn).map_err(|source| Error::Migration { version, current: version - 1, source })?;
+            apply(&mut conn).map_err(|source| Error::Migration {
+                version,
+                current: version - 1,
+                source,
+            })?;
             tracing::info!(version, "applied store migration");
         }
         Ok(())
@@ -164,12 +185,16 @@ impl Store {
 
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<u32> {
-        Ok(self.conn().query_row("PRAGMA user_version", [], |row| row.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
     }
 
     /// The journal mode of the open connection (`"wal"` once opened by [`Store::open`]).
     pub fn journal_mode(&self) -> Result<String> {
-        Ok(self.conn().query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
     }
 
     // ---- profiles ----
@@ -182,7 +207,12 @@ impl Store {
     /// Inserts a new profile with the metadata of the secrets it already stored, optionally making it the
     /// active profile, all in one transaction. Fails with [`Error::NameTaken`] when the name is taken
     /// (ignoring case).
-    pub fn create_profile(&self, profile: &ProfileRecord, credentials: &[CredentialRecord], activate: bool) -> Result<()> {
+    pub fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        credentials: &[CredentialRecord],
+        activate: bool,
+    ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let result = tx.execute(
@@ -206,11 +236,19 @@ impl Store {
         );
         match result {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
                 let existing: Option<String> = tx
-                    .query_row("SELECT name FROM profiles WHERE name = ?1", [&profile.name], |r| r.get(0))
+                    .query_row(
+                        "SELECT name FROM profiles WHERE name = ?1",
+                        [&profile.name],
+                        |r| r.get(0),
+                    )
                     .optional()?;
-                return Err(Error::NameTaken { name: existing.unwrap_or_else(|| profile.name.clone()) });
+                return Err(Error::NameTaken {
+                    name: existing.unwrap_or_else(|| profile.name.clone()),
+                });
             }
             Err(e) => return Err(e.into()),
         }
@@ -228,7 +266,9 @@ impl Store {
     pub fn list_profiles(&self) -> Result<Vec<ProfileRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!("{PROFILE_SELECT} ORDER BY created_at, name"))?;
-        let rows = stmt.query_map([], raw_profile)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map([], raw_profile)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(RawProfile::into_record).collect()
     }
 
@@ -236,7 +276,11 @@ impl Store {
     pub fn profile_by_id(&self, id: Uuid) -> Result<Option<ProfileRecord>> {
         let conn = self.conn();
         let raw = conn
-            .query_row(&format!("{PROFILE_SELECT} WHERE id = ?1"), [id.to_string()], raw_profile)
+            .query_row(
+                &format!("{PROFILE_SELECT} WHERE id = ?1"),
+                [id.to_string()],
+                raw_profile,
+            )
             .optional()?;
         raw.map(RawProfile::into_record).transpose()
     }
@@ -244,7 +288,13 @@ impl Store {
     /// The profile with this name (ignoring ASCII case), if any.
     pub fn profile_by_name(&self, name: &str) -> Result<Option<ProfileRecord>> {
         let conn = self.conn();
-        let raw = conn.query_row(&format!("{PROFILE_SELECT} WHERE name = ?1"), [name], raw_profile).optional()?;
+        let raw = conn
+            .query_row(
+                &format!("{PROFILE_SELECT} WHERE name = ?1"),
+                [name],
+                raw_profile,
+            )
+            .optional()?;
         raw.map(RawProfile::into_record).transpose()
     }
 
@@ -258,7 +308,12 @@ impl Store {
     }
 
     /// Points every embedded-sandbox profile whose URLs differ at these URLs; returns how many changed.
-    pub fn update_embedded_sandbox_urls(&self, okta_org_url: &str, entra_login_url: &str, graph_url: &str) -> Result<usize> {
+    pub fn update_embedded_sandbox_urls(
+        &self,
+        okta_org_url: &str,
+        entra_login_url: &str,
+        graph_url: &str,
+    ) -> Result<usize> {
         let changed = self.conn().execute(
             "UPDATE profiles SET okta_org_url = ?1, entra_login_url = ?2, graph_url = ?3, updated_at = ?4
              WHERE embedded_sandbox = 1
@@ -274,7 +329,10 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let changed = tx.execute("DELETE FROM profiles WHERE id = ?1", [id.to_string()])?;
-        tx.execute("DELETE FROM settings WHERE key = ?1 AND value = ?2", params![ACTIVE_PROFILE_KEY, id.to_string()])?;
+        tx.execute(
+            "DELETE FROM settings WHERE key = ?1 AND value = ?2",
+            params![ACTIVE_PROFILE_KEY, id.to_string()],
+        )?;
         tx.commit()?;
         Ok(changed > 0)
     }
@@ -283,7 +341,12 @@ impl Store {
 
     /// A setting's value, if set.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn().query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     /// Sets a setting.
@@ -293,7 +356,8 @@ impl Store {
 
     /// Removes a setting.
     pub fn delete_setting(&self, key: &str) -> Result<()> {
-        self.conn().execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        self.conn()
+            .execute("DELETE FROM settings WHERE key = ?1", [key])?;
         Ok(())
     }
 
@@ -346,17 +410,23 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(profile_id, kind, label, hint, created_at, last_used_at, expires_at)| {
-                Ok(CredentialRecord {
-                    profile_id: parse_uuid("credentials.profile_id", &profile_id)?,
-                    kind,
-                    label,
-                    hint,
-                    created_at: parse_time("credentials.created_at", &created_at)?,
-                    last_used_at: last_used_at.map(|t| parse_time("credentials.last_used_at", &t)).transpose()?,
-                    expires_at: expires_at.map(|t| parse_time("credentials.expires_at", &t)).transpose()?,
-                })
-            })
+            .map(
+                |(profile_id, kind, label, hint, created_at, last_used_at, expires_at)| {
+                    Ok(CredentialRecord {
+                        profile_id: parse_uuid("credentials.profile_id", &profile_id)?,
+                        kind,
+                        label,
+                        hint,
+                        created_at: parse_time("credentials.created_at", &created_at)?,
+                        last_used_at: last_used_at
+                            .map(|t| parse_time("credentials.last_used_at", &t))
+                            .transpose()?,
+                        expires_at: expires_at
+                            .map(|t| parse_time("credentials.expires_at", &t))
+                            .transpose()?,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -371,8 +441,10 @@ impl Store {
 
     /// Forgets the metadata of a profile's secret of this kind (after the secret left the keychain).
     pub fn delete_credential(&self, profile_id: Uuid, kind: &str) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM credentials WHERE profile_id = ?1 AND kind = ?2", params![profile_id.to_string(), kind])?;
+        self.conn().execute(
+            "DELETE FROM credentials WHERE profile_id = ?1 AND kind = ?2",
+            params![profile_id.to_string(), kind],
+        )?;
         Ok(())
     }
 }
@@ -405,7 +477,8 @@ fn upsert_credential(conn: &Connection, credential: &CredentialRecord) -> rusqli
     Ok(())
 }
 
-const PROFILE_SELECT: &str = "SELECT id, name, kind, okta_org_url, entra_login_url, graph_url, ms_tenant, ms_client_id,
+const PROFILE_SELECT: &str =
+    "SELECT id, name, kind, okta_org_url, entra_login_url, graph_url, ms_tenant, ms_client_id,
     embedded_sandbox, wizard_step, created_at, updated_at FROM profiles";
 
 /// A profile row before its typed columns are parsed.
@@ -461,9 +534,15 @@ impl RawProfile {
 }
 
 fn parse_uuid(column: &'static str, value: &str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|_| Error::Corrupt { column, value: value.to_owned() })
+    Uuid::parse_str(value).map_err(|_| Error::Corrupt {
+        column,
+        value: value.to_owned(),
+    })
 }
 
 fn parse_time(column: &'static str, value: &str) -> Result<Timestamp> {
-    value.parse().map_err(|_| Error::Corrupt { column, value: value.to_owned() })
+    value.parse().map_err(|_| Error::Corrupt {
+        column,
+        value: value.to_owned(),
+    })
 }

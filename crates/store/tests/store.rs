@@ -41,17 +41,41 @@ fn migrates_a_new_file_and_reopens_it_in_wal_mode() {
     let p = profile("Sandbox", true);
     {
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION, "a new file is migrated to the latest version");
-        assert_eq!(store.journal_mode().unwrap(), "wal", "the store runs in WAL mode so app and CLI can share it");
+        assert_eq!(
+            store.schema_version().unwrap(),
+            SCHEMA_VERSION,
+            "a new file is migrated to the latest version"
+        );
+        assert_eq!(
+            store.journal_mode().unwrap(),
+            "wal",
+            "the store runs in WAL mode so app and CLI can share it"
+        );
         store.insert_profile(&p).unwrap();
         store.set_active_profile_id(Some(p.id)).unwrap();
     }
 
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION, "reopening does not re-run or lose migrations");
-    assert_eq!(store.journal_mode().unwrap(), "wal", "WAL mode persists across reopen");
-    assert_eq!(store.list_profiles().unwrap(), vec![p.clone()], "the profile written before survives reopening");
-    assert_eq!(store.active_profile_id().unwrap(), Some(p.id), "the active profile survives reopening");
+    assert_eq!(
+        store.schema_version().unwrap(),
+        SCHEMA_VERSION,
+        "reopening does not re-run or lose migrations"
+    );
+    assert_eq!(
+        store.journal_mode().unwrap(),
+        "wal",
+        "WAL mode persists across reopen"
+    );
+    assert_eq!(
+        store.list_profiles().unwrap(),
+        vec![p.clone()],
+        "the profile written before survives reopening"
+    );
+    assert_eq!(
+        store.active_profile_id().unwrap(),
+        Some(p.id),
+        "the active profile survives reopening"
+    );
 
     // Foreign keys must be on for this connection too (the pragma is per connection).
     let stray = credential(Uuid::new_v4(), "okta.api_token");
@@ -68,11 +92,19 @@ fn refuses_a_database_from_a_newer_build() {
     drop(Store::open(&path).unwrap());
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
     }
     let err = Store::open(&path).unwrap_err();
-    assert!(matches!(err, Error::TooNew { found, .. } if found == SCHEMA_VERSION + 1), "got {err}");
-    assert!(err.to_string().contains("newer than this build understands"), "message says what is wrong: {err}");
+    assert!(
+        matches!(err, Error::TooNew { found, .. } if found == SCHEMA_VERSION + 1),
+        "got {err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("newer than this build understands"),
+        "message says what is wrong: {err}"
+    );
 }
 
 #[test]
@@ -80,13 +112,26 @@ fn names_are_unique_ignoring_case() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db.sqlite3")).unwrap();
     store.insert_profile(&profile("Sandbox", true)).unwrap();
-    let err = store.insert_profile(&profile("sandBOX", false)).unwrap_err();
+    let err = store
+        .insert_profile(&profile("sandBOX", false))
+        .unwrap_err();
     match err {
-        Error::NameTaken { name } => assert_eq!(name, "Sandbox", "the error names the existing profile as stored"),
+        Error::NameTaken { name } => assert_eq!(
+            name, "Sandbox",
+            "the error names the existing profile as stored"
+        ),
         other => panic!("expected NameTaken, got {other}"),
     }
-    assert_eq!(store.profile_by_name("SANDBOX").unwrap().unwrap().name, "Sandbox", "lookup by name ignores case");
-    assert_eq!(store.list_profiles().unwrap().len(), 1, "the duplicate was not inserted");
+    assert_eq!(
+        store.profile_by_name("SANDBOX").unwrap().unwrap().name,
+        "Sandbox",
+        "lookup by name ignores case"
+    );
+    assert_eq!(
+        store.list_profiles().unwrap().len(),
+        1,
+        "the duplicate was not inserted"
+    );
 }
 
 #[test]
@@ -97,19 +142,51 @@ fn deleting_a_profile_cascades_to_credentials_and_clears_active() {
     let b = profile("B", false);
     store.insert_profile(&a).unwrap();
     store.insert_profile(&b).unwrap();
-    store.upsert_credential(&credential(a.id, "okta.api_token")).unwrap();
-    store.upsert_credential(&credential(a.id, "entra.client_secret")).unwrap();
-    store.upsert_credential(&credential(b.id, "okta.api_token")).unwrap();
+    store
+        .upsert_credential(&credential(a.id, "okta.api_token"))
+        .unwrap();
+    store
+        .upsert_credential(&credential(a.id, "entra.client_secret"))
+        .unwrap();
+    store
+        .upsert_credential(&credential(b.id, "okta.api_token"))
+        .unwrap();
     store.set_active_profile_id(Some(a.id)).unwrap();
 
-    let kinds: Vec<_> = store.credentials(a.id).unwrap().into_iter().map(|c| c.kind).collect();
-    assert_eq!(kinds, ["entra.client_secret", "okta.api_token"], "both credential kinds are indexed for A");
+    let kinds: Vec<_> = store
+        .credentials(a.id)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["entra.client_secret", "okta.api_token"],
+        "both credential kinds are indexed for A"
+    );
 
-    assert!(store.delete_profile(a.id).unwrap(), "deleting an existing profile reports it");
-    assert!(!store.delete_profile(a.id).unwrap(), "deleting it again reports nothing deleted");
-    assert!(store.credentials(a.id).unwrap().is_empty(), "A's credential metadata went with it");
-    assert_eq!(store.credentials(b.id).unwrap().len(), 1, "B's credential metadata is untouched");
-    assert_eq!(store.active_profile_id().unwrap(), None, "the removed profile is no longer active");
+    assert!(
+        store.delete_profile(a.id).unwrap(),
+        "deleting an existing profile reports it"
+    );
+    assert!(
+        !store.delete_profile(a.id).unwrap(),
+        "deleting it again reports nothing deleted"
+    );
+    assert!(
+        store.credentials(a.id).unwrap().is_empty(),
+        "A's credential metadata went with it"
+    );
+    assert_eq!(
+        store.credentials(b.id).unwrap().len(),
+        1,
+        "B's credential metadata is untouched"
+    );
+    assert_eq!(
+        store.active_profile_id().unwrap(),
+        None,
+        "the removed profile is no longer active"
+    );
 }
 
 #[test]
@@ -121,10 +198,27 @@ fn embedded_sandbox_urls_follow_the_port() {
     store.insert_profile(&embedded).unwrap();
     store.insert_profile(&other).unwrap();
     let url = "http://127.0.0.1:5555";
-    assert_eq!(store.update_embedded_sandbox_urls(url, url, url).unwrap(), 1, "only the embedded profile changes");
-    assert_eq!(store.update_embedded_sandbox_urls(url, url, url).unwrap(), 0, "no change when already in step");
-    assert_eq!(store.profile_by_id(embedded.id).unwrap().unwrap().graph_url, url);
-    assert_eq!(store.profile_by_id(other.id).unwrap().unwrap().graph_url, "http://127.0.0.1:4000");
+    assert_eq!(
+        store.update_embedded_sandbox_urls(url, url, url).unwrap(),
+        1,
+        "only the embedded profile changes"
+    );
+    assert_eq!(
+        store.update_embedded_sandbox_urls(url, url, url).unwrap(),
+        0,
+        "no change when already in step"
+    );
+    assert_eq!(
+        store.profile_by_id(embedded.id).unwrap().unwrap().graph_url,
+        url
+    );
+    assert_eq!(
+        store.profile_by_id(other.id).unwrap().unwrap().graph_url,
+        "http://127.0.0.1:4000"
+    );
     assert!(store.set_wizard_step(other.id, "okta").unwrap());
-    assert_eq!(store.profile_by_id(other.id).unwrap().unwrap().wizard_step, "okta");
+    assert_eq!(
+        store.profile_by_id(other.id).unwrap().unwrap().wizard_step,
+        "okta"
+    );
 }
