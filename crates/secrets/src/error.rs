@@ -26,7 +26,7 @@ pub enum Error {
     Locked {
         /// The profile whose secret was asked for.
         profile_id: String,
-        /// The kind of secret.
+        /// What the secret is, e.g. "Okta API token".
         kind: String,
         /// What the platform said.
         detail: String,
@@ -34,14 +34,16 @@ pub enum Error {
     /// The stored entry is not text; it was not written by okta365.
     #[error(
         "The keychain entry for the {kind} of profile {profile_id} is not valid text. Delete it (service \
-         \"{service}\", account \"{profile_id}/{kind}\") and enter the credential again."
+         \"{service}\", account \"{account}\") and enter the credential again."
     )]
     BadEncoding {
         /// The keychain service name.
         service: String,
+        /// The keychain account name.
+        account: String,
         /// The profile whose secret was asked for.
         profile_id: String,
-        /// The kind of secret.
+        /// What the secret is, e.g. "Okta API token".
         kind: String,
     },
     /// Any other keychain failure.
@@ -49,7 +51,7 @@ pub enum Error {
     Platform {
         /// The profile whose secret was asked for.
         profile_id: String,
-        /// The kind of secret.
+        /// What the secret is, e.g. "Okta API token".
         kind: String,
         /// What the platform said.
         detail: String,
@@ -61,7 +63,7 @@ pub enum Error {
     Interrupted {
         /// The profile whose secret was asked for.
         profile_id: String,
-        /// The kind of secret.
+        /// What the secret is, e.g. "Okta API token".
         kind: String,
         /// Why.
         detail: String,

@@ -207,11 +207,11 @@ impl Keychain {
             call(&entry)
         })
         .await;
-        let context = || (profile_id.to_owned(), kind.as_str().to_owned());
+        let context = || (profile_id.to_owned(), kind.label().to_owned());
         match joined {
             Ok(Ok(value)) => Ok(Some(value)),
             Ok(Err(keyring::Error::NoEntry)) => Ok(None),
-            Ok(Err(error)) => Err(map_error(&self.service, context(), error)),
+            Ok(Err(error)) => Err(map_error(&self.service, kind, context(), error)),
             Err(join) => {
                 let (profile_id, kind) = context();
                 Err(Error::Interrupted {
@@ -224,7 +224,12 @@ impl Keychain {
     }
 }
 
-fn map_error(service: &str, (profile_id, kind): (String, String), error: keyring::Error) -> Error {
+fn map_error(
+    service: &str,
+    credential: CredentialKind,
+    (profile_id, kind): (String, String),
+    error: keyring::Error,
+) -> Error {
     match error {
         keyring::Error::NoStorageAccess(detail) => Error::Locked {
             profile_id,
@@ -259,6 +264,7 @@ fn map_error(service: &str, (profile_id, kind): (String, String), error: keyring
         // Never echo the bytes: they are the (undecodable) secret.
         keyring::Error::BadEncoding(_) => Error::BadEncoding {
             service: service.to_owned(),
+            account: format!("{profile_id}/{}", credential.as_str()),
             profile_id,
             kind,
         },
