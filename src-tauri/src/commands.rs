@@ -22,7 +22,10 @@ pub async fn create_sandbox_profile(
     engine: State<'_, Engine>,
     request: CreateSandboxProfileRequest,
 ) -> Answer<Profile> {
-    engine.create_sandbox_profile(request).await.map_err(ApiError::from)
+    engine
+        .create_sandbox_profile(request)
+        .await
+        .map_err(ApiError::from)
 }
 
 #[tauri::command]
@@ -36,6 +39,13 @@ pub async fn remove_profile(engine: State<'_, Engine>, id: String) -> Answer<()>
 }
 
 #[tauri::command]
-pub async fn set_wizard_step(engine: State<'_, Engine>, id: String, step: StepId) -> Answer<Profile> {
-    engine.set_wizard_step(&id, step).await.map_err(ApiError::from)
+pub async fn set_wizard_step(
+    engine: State<'_, Engine>,
+    id: String,
+    step: StepId,
+) -> Answer<Profile> {
+    engine
+        .set_wizard_step(&id, step)
+        .await
+        .map_err(ApiError::from)
 }

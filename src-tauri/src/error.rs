@@ -15,11 +15,24 @@ pub enum Error {
 
     /// The engine could not find or open its data dir, store or log files.
     #[error("okta365 could not start: {0}")]
-    Engine(#[from] okta365_engine::Error),
+    Engine(Box<okta365_engine::Error>),
 
     /// Tauri could not create the window or the webview.
     #[error("okta365 could not open its window: {0}")]
-    Tauri(#[from] tauri::Error),
+    Tauri(Box<tauri::Error>),
+}
+
+// Boxed: both sources are large, and this error only travels once, from `run` to `main`.
+impl From<okta365_engine::Error> for Error {
+    fn from(error: okta365_engine::Error) -> Self {
+        Error::Engine(Box::new(error))
+    }
+}
+
+impl From<tauri::Error> for Error {
+    fn from(error: tauri::Error) -> Self {
+        Error::Tauri(Box::new(error))
+    }
 }
 
 impl Error {

@@ -91,11 +91,20 @@ async fn termination() {
 
 /// On Linux and the BSDs a webview needs X11 or Wayland; say so instead of letting GTK panic.
 fn ensure_display() -> Result<()> {
-    if cfg!(any(target_os = "windows", target_os = "macos", target_os = "ios", target_os = "android")) {
+    if cfg!(any(
+        target_os = "windows",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "android"
+    )) {
         return Ok(());
     }
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    if set("DISPLAY") || set("WAYLAND_DISPLAY") { Ok(()) } else { Err(Error::NoDisplay) }
+    if set("DISPLAY") || set("WAYLAND_DISPLAY") {
+        Ok(())
+    } else {
+        Err(Error::NoDisplay)
+    }
 }
 
 #[cfg(test)]
@@ -106,8 +115,14 @@ mod tests {
     fn no_display_message_points_to_the_cli_and_exits_with_2() {
         let e = Error::NoDisplay;
         let message = e.to_string();
-        assert!(message.contains("needs a graphical display"), "says what is missing: {message}");
-        assert!(message.contains("`okta365 --help`"), "points to the CLI: {message}");
+        assert!(
+            message.contains("needs a graphical display"),
+            "says what is missing: {message}"
+        );
+        assert!(
+            message.contains("`okta365 --help`"),
+            "points to the CLI: {message}"
+        );
         assert_eq!(e.exit_code(), 2, "no display is a usage error, exit code 2");
     }
 }
