@@ -263,7 +263,7 @@ impl Engine {
                         return Err(Error::SecretNotDeleted {
                             profile: record.name.clone(),
                             label: kind.label(),
-                            source,
+                            source: Box::new(source),
                         });
                     }
                 }

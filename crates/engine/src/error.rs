@@ -35,7 +35,7 @@ pub enum Error {
     },
     /// The OS keychain failed.
     #[error(transparent)]
-    Keychain(#[from] okta365_secrets::Error),
+    Keychain(Box<okta365_secrets::Error>),
     /// A secret of a profile being removed could not be deleted; the profile was kept.
     #[error(
         "Could not delete the {label} of profile \"{profile}\" from the OS keychain, so the profile was kept \
@@ -48,14 +48,14 @@ pub enum Error {
         label: &'static str,
         /// Why.
         #[source]
-        source: okta365_secrets::Error,
+        source: Box<okta365_secrets::Error>,
     },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] okta365_store::Error),
-    /// The sandbox tenant failed.
+    /// The sandbox tenant failed (boxed: the sandbox's error is large and rare).
     #[error(transparent)]
-    Sandbox(#[from] okta365_sandbox::Error),
+    Sandbox(Box<okta365_sandbox::Error>),
     /// A sandbox URL did not answer as a sandbox.
     #[error(
         "No okta365 sandbox answered at {url}: {detail}. Start one with `okta365 sandbox serve`, or check the URL."
@@ -124,7 +124,9 @@ impl Error {
             Error::ProfileExists { .. } => ErrorCode::AlreadyExists,
             Error::Store(okta365_store::Error::NameTaken { .. }) => ErrorCode::AlreadyExists,
             Error::Keychain(_) | Error::SecretNotDeleted { .. } => ErrorCode::KeychainUnavailable,
-            Error::Sandbox(S::SeedRead { .. } | S::SeedInvalid { .. }) => ErrorCode::InvalidInput,
+            Error::Sandbox(e) if matches!(**e, S::SeedRead { .. } | S::SeedInvalid { .. }) => {
+                ErrorCode::InvalidInput
+            }
             Error::Sandbox(_)
             | Error::SandboxUnreachable { .. }
             | Error::SandboxAlreadyServed { .. } => ErrorCode::SandboxUnavailable,
@@ -155,6 +157,18 @@ impl From<Error> for ApiError {
             message: error.to_string(),
             details: error.details(),
         }
+    }
+}
+
+impl From<okta365_secrets::Error> for Error {
+    fn from(error: okta365_secrets::Error) -> Error {
+        Error::Keychain(Box::new(error))
+    }
+}
+
+impl From<okta365_sandbox::Error> for Error {
+    fn from(error: okta365_sandbox::Error) -> Error {
+        Error::Sandbox(Box::new(error))
     }
 }
 
@@ -193,7 +207,7 @@ mod tests {
             r#"{"code":"already_exists","message":"A profile named \"Sandbox\" already exists. Choose another name, or remove that profile first.","details":{"id":"4f1c","name":"Sandbox"}}"#
         );
         assert_eq!(
-            json_of(Error::Keychain(okta365_secrets::Error::Unavailable {
+            json_of(Error::from(okta365_secrets::Error::Unavailable {
                 detail: "no bus".into()
             })),
             format!(
