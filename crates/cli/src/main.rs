@@ -191,9 +191,16 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
 }
 
 async fn serve(engine: &Engine, args: ServeArgs) -> okta365_engine::Result<()> {
+    // Read the seed first: a bad file is the user's to fix, before anything changes on disk.
+    let seed = args
+        .seed
+        .as_deref()
+        .map(okta365_sandbox::Seed::from_file)
+        .transpose()?;
     let options = ServeOptions {
         port: args.port,
-        seed: args.seed,
+        usual_port: None,
+        seed,
         reset: args.reset,
     };
     let urls = engine.serve_local_sandbox(options).await?;

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use jiff::Timestamp;
-use okta365_sandbox::{LocalSandbox, SandboxUrls};
+use okta365_sandbox::{LocalSandbox, SandboxUrls, ServeOptions};
 use okta365_secrets::{CredentialKind, Keychain, Secret};
 use okta365_store::{CredentialRecord, ProfileRecord, Store};
 use tracing::instrument;
@@ -14,7 +14,6 @@ use crate::{
     dto::{AppInfo, BuildKind, CreateSandboxProfileRequest, Profile, ProfileKind, StepId},
     error::{Error, Result},
     paths::Paths,
-    serve::{self, ServeOptions},
     urls::validate_sandbox_url,
 };
 
@@ -40,18 +39,9 @@ struct Inner {
     store: Arc<Store>,
     keychain: Keychain,
     http: reqwest::Client,
-    /// The data dir's sandbox once this engine ensured or served it. Owned or served ones run in this
-    /// process and are stopped by [`Engine::shutdown`].
-    local_sandbox: tokio::sync::Mutex<Option<Local>>,
-}
-
-/// How this engine knows the data dir's sandbox.
-#[derive(Debug)]
-enum Local {
-    /// Through [`okta365_sandbox::ensure_local`]: attached to another process's server, or owned.
-    Ensured(LocalSandbox),
-    /// Served in the foreground by [`Engine::serve_local_sandbox`].
-    Served(serve::Served),
+    /// The data dir's sandbox once this engine ensured or served it. An owned one runs in this process
+    /// and is stopped by [`Engine::shutdown`].
+    local_sandbox: tokio::sync::Mutex<Option<LocalSandbox>>,
 }
 
 impl Engine {
@@ -295,20 +285,65 @@ impl Engine {
     pub async fn ensure_local_sandbox(&self) -> Result<SandboxUrls> {
         let mut slot = self.inner.local_sandbox.lock().await;
         let urls = match slot.as_ref() {
-            Some(Local::Ensured(LocalSandbox::Owned(sandbox))) => sandbox.urls().clone(),
-            Some(Local::Served(served)) => served.urls().clone(),
+            Some(LocalSandbox::Owned(sandbox)) => sandbox.urls().clone(),
             // Another process served it when we last looked; it may have gone since, so look again.
-            Some(Local::Ensured(LocalSandbox::Attached(_))) | None => {
+            Some(LocalSandbox::Attached(_)) | None => {
                 let local = okta365_sandbox::ensure_local(&self.inner.paths.sandbox_dir).await?;
                 let urls = local.urls().clone();
                 if let LocalSandbox::Owned(_) = &local {
                     tracing::info!(base = %urls.base, "serving the data dir's sandbox in this process");
                 }
-                *slot = Some(Local::Ensured(local));
+                *slot = Some(local);
                 urls
             }
         };
         drop(slot);
+        self.follow_sandbox_port(&urls).await?;
+        Ok(urls)
+    }
+
+    /// Serves the data dir's sandbox in this process with a chosen port and seed (what
+    /// `okta365 sandbox serve` does) and points the profiles on it at its URLs. Fails with
+    /// [`okta365_sandbox::Error::AlreadyServed`] when another process serves it. [`Engine::shutdown`]
+    /// stops it.
+    #[instrument(skip(self), err)]
+    pub async fn serve_local_sandbox(&self, mut options: ServeOptions) -> Result<SandboxUrls> {
+        let mut slot = self.inner.local_sandbox.lock().await;
+        let urls = match slot.as_ref() {
+            Some(LocalSandbox::Owned(sandbox)) => sandbox.urls().clone(),
+            Some(LocalSandbox::Attached(_)) | None => {
+                if options.usual_port.is_none() {
+                    options.usual_port = self
+                        .db(|store| store.list_profiles())
+                        .await?
+                        .into_iter()
+                        .filter(|p| p.embedded_sandbox)
+                        .find_map(|p| Url::parse(&p.okta_org_url).ok()?.port());
+                }
+                let sandbox =
+                    okta365_sandbox::serve_local(&self.inner.paths.sandbox_dir, options).await?;
+                let urls = sandbox.urls().clone();
+                tracing::info!(base = %urls.base, "serving the data dir's sandbox in this process");
+                *slot = Some(LocalSandbox::Owned(sandbox));
+                urls
+            }
+        };
+        drop(slot);
+        self.follow_sandbox_port(&urls).await?;
+        Ok(urls)
+    }
+
+    /// Stops the sandbox server this engine started, if any (releasing the data dir's sandbox lock).
+    pub async fn shutdown(&self) {
+        if let Some(LocalSandbox::Owned(sandbox)) = self.inner.local_sandbox.lock().await.take() {
+            let base = sandbox.urls().base.clone();
+            sandbox.shutdown().await;
+            tracing::info!(%base, "stopped the data dir's sandbox");
+        }
+    }
+
+    /// Points the profiles on the data dir's sandbox at `urls` (its port may have changed).
+    async fn follow_sandbox_port(&self, urls: &SandboxUrls) -> Result<()> {
         let (okta, entra, graph) = (
             urls.okta_org.to_string(),
             urls.entra_login.to_string(),
@@ -320,62 +355,7 @@ impl Engine {
         if changed > 0 {
             tracing::info!(profiles = changed, base = %urls.base, "sandbox profiles now follow the sandbox's new port");
         }
-        Ok(urls)
-    }
-
-    /// Serves the data dir's sandbox in this process with a chosen port and seed (what
-    /// `okta365 sandbox serve` does) and points the profiles on it at its URLs. Fails with
-    /// [`Error::SandboxAlreadyServed`] when another process serves it. [`Engine::shutdown`] stops it.
-    #[instrument(skip(self), err)]
-    pub async fn serve_local_sandbox(&self, options: ServeOptions) -> Result<SandboxUrls> {
-        let mut slot = self.inner.local_sandbox.lock().await;
-        let urls = match slot.as_ref() {
-            Some(Local::Served(served)) => served.urls().clone(),
-            Some(Local::Ensured(LocalSandbox::Owned(sandbox))) => sandbox.urls().clone(),
-            Some(Local::Ensured(LocalSandbox::Attached(_))) | None => {
-                if options.reset {
-                    tracing::info!("resetting the data dir's sandbox before serving it");
-                }
-                let usual_port = self
-                    .db(|store| store.list_profiles())
-                    .await?
-                    .into_iter()
-                    .filter(|p| p.embedded_sandbox)
-                    .find_map(|p| Url::parse(&p.okta_org_url).ok()?.port());
-                let served =
-                    serve::serve(&self.inner.paths.sandbox_dir, &options, usual_port).await?;
-                let urls = served.urls().clone();
-                *slot = Some(Local::Served(served));
-                urls
-            }
-        };
-        drop(slot);
-        let (okta, entra, graph) = (
-            urls.okta_org.to_string(),
-            urls.entra_login.to_string(),
-            urls.graph.to_string(),
-        );
-        self.db(move |store| store.update_embedded_sandbox_urls(&okta, &entra, &graph))
-            .await?;
-        Ok(urls)
-    }
-
-    /// Stops the sandbox server this engine started, if any (releasing the data dir's sandbox lock).
-    pub async fn shutdown(&self) {
-        let local = self.inner.local_sandbox.lock().await.take();
-        match local {
-            Some(Local::Ensured(LocalSandbox::Owned(sandbox))) => {
-                let base = sandbox.urls().base.clone();
-                sandbox.shutdown().await;
-                tracing::info!(%base, "stopped the data dir's sandbox");
-            }
-            Some(Local::Served(served)) => {
-                let base = served.urls().base.clone();
-                served.shutdown().await;
-                tracing::info!(%base, "stopped the data dir's sandbox");
-            }
-            Some(Local::Ensured(LocalSandbox::Attached(_))) | None => {}
-        }
+        Ok(())
     }
 
     // ---- helpers ----

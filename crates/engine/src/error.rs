@@ -66,18 +66,6 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
-    /// `okta365 sandbox serve` found the data dir's sandbox served by another process.
-    #[error(
-        "The sandbox of this data dir ({dir}) is already served by another okta365 process{}. Use that one, \
-         or stop it (quit the app, or Ctrl-C that `okta365 sandbox serve`) and try again.",
-        url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
-    )]
-    SandboxAlreadyServed {
-        /// The sandbox directory.
-        dir: PathBuf,
-        /// The base URL of the other server, when it published one.
-        url: Option<String>,
-    },
     /// There is no home folder to derive the data dir from.
     #[error(
         "Could not find a folder for okta365's data (no home directory is known). Set OKTA365_DATA_DIR to a folder."
@@ -124,12 +112,15 @@ impl Error {
             Error::ProfileExists { .. } => ErrorCode::AlreadyExists,
             Error::Store(okta365_store::Error::NameTaken { .. }) => ErrorCode::AlreadyExists,
             Error::Keychain(_) | Error::SecretNotDeleted { .. } => ErrorCode::KeychainUnavailable,
-            Error::Sandbox(e) if matches!(**e, S::SeedRead { .. } | S::SeedInvalid { .. }) => {
+            Error::Sandbox(e)
+                if matches!(
+                    **e,
+                    S::SeedRead { .. } | S::SeedInvalid { .. } | S::SeedIgnored { .. }
+                ) =>
+            {
                 ErrorCode::InvalidInput
             }
-            Error::Sandbox(_)
-            | Error::SandboxUnreachable { .. }
-            | Error::SandboxAlreadyServed { .. } => ErrorCode::SandboxUnavailable,
+            Error::Sandbox(_) | Error::SandboxUnreachable { .. } => ErrorCode::SandboxUnavailable,
             Error::Store(_)
             | Error::NoDataDir
             | Error::Dir { .. }
@@ -144,7 +135,10 @@ impl Error {
             Error::ProfileExists { name, id } => Some(json!({ "name": name, "id": id })),
             Error::Store(okta365_store::Error::NameTaken { name }) => Some(json!({ "name": name })),
             Error::SandboxUnreachable { url, .. } => Some(json!({ "url": url })),
-            Error::SandboxAlreadyServed { url, .. } => Some(json!({ "url": url })),
+            Error::Sandbox(e) => match &**e {
+                okta365_sandbox::Error::AlreadyServed { url, .. } => Some(json!({ "url": url })),
+                _ => None,
+            },
             _ => None,
         }
     }

@@ -18,7 +18,6 @@ mod engine;
 mod error;
 pub mod logging;
 mod paths;
-mod serve;
 pub mod urls;
 
 pub use dto::{
@@ -31,4 +30,4 @@ pub use engine::{
 pub use error::{Error, Result};
 pub use okta365_sandbox::SandboxUrls;
 pub use paths::{APP_IDENTIFIER, DATA_DIR_ENV, Paths, app_identifier};
-pub use serve::ServeOptions;
+pub use okta365_sandbox::ServeOptions;

@@ -97,6 +97,27 @@ pub enum Error {
         /// " (pid N at URL)" when known.
         server: String,
     },
+    /// [`serve_local`](crate::serve_local) found the directory served by another process.
+    #[error(
+        "The sandbox of this data dir ({dir}) is already served by another okta365 process{}. Use that one, \
+         or stop it (quit the app, or Ctrl-C that `okta365 sandbox serve`) and try again.",
+        url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+    )]
+    AlreadyServed {
+        /// The sandbox directory.
+        dir: PathBuf,
+        /// The base URL of the other server, when it published one.
+        url: Option<String>,
+    },
+    /// [`serve_local`](crate::serve_local) was given a seed for a directory that already has state.
+    #[error(
+        "The sandbox in {dir} already has state, so --seed would be ignored. Add --reset to discard that state \
+         (including its minted credentials) and start from the seed file."
+    )]
+    SeedIgnored {
+        /// The sandbox directory.
+        dir: PathBuf,
+    },
     /// An HTTP call to a sandbox server failed.
     #[error(
         "The sandbox server at {url} could not be reached: {message}. Check that it is still running."

@@ -75,14 +75,7 @@ impl Drop for Ownership {
 /// The data dir's own sandbox: attach to the one already served for `sandbox_dir` (server.json + a
 /// health check), or take `server.lock` and start one in this process. Safe when the app and the CLI race.
 pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
-    std::fs::create_dir_all(sandbox_dir).map_err(|source| Error::Dir {
-        path: sandbox_dir.to_owned(),
-        source,
-    })?;
-    let dir = sandbox_dir.canonicalize().map_err(|source| Error::Dir {
-        path: sandbox_dir.to_owned(),
-        source,
-    })?;
+    let dir = prepare_dir(sandbox_dir)?;
     let state_file = dir.join(STATE_FILE);
     let server_file = dir.join(SERVER_FILE);
     let lock_path = dir.join(LOCK_FILE);
@@ -100,8 +93,9 @@ pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
             Ok(()) => {
                 // We own the directory now. Someone may have published a server between our health check
                 // and the lock (and then exited); either way, what is in server.json is stale.
-                let previous_port = info.map(|i| i.port).filter(|p| *p != 0);
-                let sandbox = start_owned(&dir, &state_file, previous_port, lock).await?;
+                let previous_port: Vec<u16> = info.map(|i| i.port).filter(|p| *p != 0).into_iter().collect();
+                let sandbox =
+                    start_owned(&dir, &state_file, &previous_port, false, Seed::demo(), lock).await?;
                 return Ok(LocalSandbox::Owned(sandbox));
             }
             Err(TryLockError::WouldBlock) => {
@@ -124,24 +118,102 @@ pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
     }
 }
 
+/// How [`serve_local`] serves the data dir's sandbox (what `okta365 sandbox serve` asks for).
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// The loopback port. `None` prefers the port of the previous server (so profile URLs stay the
+    /// same), then [`ServeOptions::usual_port`], then any free port.
+    pub port: Option<u16>,
+    /// A port worth keeping when free, such as the one the profiles on this sandbox point at.
+    pub usual_port: Option<u16>,
+    /// The seed to start from when the directory has no state yet (or with `reset`); `None` = the demo seed.
+    pub seed: Option<Seed>,
+    /// Discard the current state (including minted credentials) and start from the seed.
+    pub reset: bool,
+}
+
+/// Takes the data dir's sandbox and serves it in this process, with a chosen port and seed. Fails with
+/// [`Error::AlreadyServed`] when another process serves it, and with [`Error::SeedIgnored`] when a seed
+/// is given for a directory that already has state and `reset` is not set.
+pub async fn serve_local(sandbox_dir: &Path, options: ServeOptions) -> Result<Sandbox> {
+    let dir = prepare_dir(sandbox_dir)?;
+    let state_file = dir.join(STATE_FILE);
+    let server_file = dir.join(SERVER_FILE);
+    let lock_path = dir.join(LOCK_FILE);
+    let previous = read_server_info(&server_file);
+    let lock = open_lock(&lock_path)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(Error::AlreadyServed {
+                url: read_server_info(&server_file).map(|i| i.base_url),
+                dir,
+            });
+        }
+        Err(TryLockError::Error(source)) => {
+            return Err(Error::Dir {
+                path: lock_path,
+                source,
+            });
+        }
+    }
+    if options.reset {
+        match std::fs::remove_file(&state_file) {
+            Ok(()) => tracing::info!(state = %state_file.display(), "discarded the sandbox state (reset)"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::Dir {
+                    path: state_file,
+                    source,
+                });
+            }
+        }
+    } else if options.seed.is_some() && state_file.exists() {
+        return Err(Error::SeedIgnored { dir });
+    }
+    let ports = match options.port {
+        Some(port) => vec![port],
+        None => previous
+            .map(|i| i.port)
+            .into_iter()
+            .chain(options.usual_port)
+            .filter(|p| *p != 0)
+            .collect(),
+    };
+    let explicit = options.port.is_some();
+    let seed = options.seed.unwrap_or_else(Seed::demo);
+    start_owned(&dir, &state_file, &ports, explicit, seed, lock).await
+}
+
+/// Starts the directory's server in this process (the caller holds `lock`) on the first of `ports` that
+/// is free (any free port when none is, unless `only_these` is set), and publishes `server.json`.
 async fn start_owned(
     dir: &Path,
     state_file: &Path,
-    previous_port: Option<u16>,
+    ports: &[u16],
+    only_these: bool,
+    seed: Seed,
     lock: File,
 ) -> Result<Sandbox> {
     let config = |port| SandboxConfig {
         port,
         state: StateLocation::File(state_file.to_owned()),
-        seed: Seed::demo(),
+        seed: seed.clone(),
     };
-    // Prefer the previous port so sandbox profile URLs stay the same across restarts.
-    let mut sandbox = match previous_port {
-        Some(p) => match Sandbox::start(config(Some(p))).await {
-            Ok(s) => s,
-            Err(Error::Bind { .. }) => Sandbox::start(config(None)).await?,
+    let mut started = None;
+    for &port in ports {
+        match Sandbox::start(config(Some(port))).await {
+            Ok(sandbox) => {
+                started = Some(sandbox);
+                break;
+            }
+            Err(e @ Error::Bind { .. }) if only_these => return Err(e),
+            Err(Error::Bind { .. }) => continue,
             Err(e) => return Err(e),
-        },
+        }
+    }
+    let mut sandbox = match started {
+        Some(sandbox) => sandbox,
         None => Sandbox::start(config(None)).await?,
     };
     let port = sandbox.urls().base.port().unwrap_or_default();
@@ -153,16 +225,30 @@ async fn start_owned(
     };
     let server_file = dir.join(SERVER_FILE);
     let bytes = serde_json::to_vec_pretty(&info).expect("server info serializes");
-    crate::state::write_atomically(&server_file, &bytes).map_err(|source| Error::Dir {
-        path: server_file,
-        source,
-    })?;
+    if let Err(source) = crate::state::write_atomically(&server_file, &bytes) {
+        sandbox.shutdown().await;
+        return Err(Error::Dir {
+            path: server_file,
+            source,
+        });
+    }
     sandbox.owner = Some(Ownership {
         dir: dir.to_owned(),
         port,
         lock,
     });
     Ok(sandbox)
+}
+
+/// Creates the sandbox directory and returns its canonical path (the health check compares state-file
+/// paths, so every process must name the directory the same way).
+fn prepare_dir(sandbox_dir: &Path) -> Result<PathBuf> {
+    let dir_error = |source| Error::Dir {
+        path: sandbox_dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(sandbox_dir).map_err(dir_error)?;
+    sandbox_dir.canonicalize().map_err(dir_error)
 }
 
 /// Restores the seed in the data dir's sandbox (refuses while another process serves it).
