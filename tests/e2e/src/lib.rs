@@ -408,16 +408,77 @@ impl App {
         el.click().await.with_context(|| format!("clicking {}", tid(test_id)))
     }
 
-    /// The visible text of the element with this `data-testid`.
+    /// Waits until an element with this `data-testid` is in the page, displayed or not.
+    ///
+    /// For reading, not clicking: WebKitWebDriver's "is displayed" check answers false for some
+    /// elements that are plainly on screen (seen for a `<span>` holding only text with
+    /// `overflow: hidden`), so reads do not depend on it. [`App::assert_on_screen`] checks the layout.
+    pub async fn find(&self, test_id: &str, timeout: Duration) -> Result<Element> {
+        let css = tid(test_id);
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.client().find(Locator::Css(&css)).await {
+                Ok(el) => return Ok(el),
+                Err(e) if e.is_no_such_element() && Instant::now() <= deadline => {}
+                Err(e) if e.is_no_such_element() => {
+                    let banner = self.error_banner().await;
+                    let shot = self.screenshot(&format!("missing-{test_id}")).await;
+                    bail!(
+                        "`{css}` was not in the page after {:.0} s.{banner} Screenshot: {}",
+                        timeout.as_secs_f64(),
+                        shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                    );
+                }
+                Err(e) => return Err(anyhow!(e).context(format!("looking for {css}"))),
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The rendered text of the element with this `data-testid` (its `innerText`).
+    ///
+    /// Read through script rather than WebDriver's Get Element Text, which returns "" for any element
+    /// that WebKitWebDriver's visibility check rejects (see [`App::find`]).
     pub async fn text(&self, test_id: &str) -> Result<String> {
-        let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
-        el.text().await.with_context(|| format!("reading the text of {}", tid(test_id)))
+        let el = self.find(test_id, STEP_TIMEOUT).await?;
+        let arg = serde_json::to_value(&el)?;
+        let value = self
+            .client()
+            .execute("return arguments[0].innerText;", vec![arg])
+            .await
+            .with_context(|| format!("reading the text of {}", tid(test_id)))?;
+        Ok(value.as_str().unwrap_or_default().to_string())
     }
 
     /// An attribute of the element with this `data-testid`.
     pub async fn attr(&self, test_id: &str, name: &str) -> Result<Option<String>> {
-        let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
+        let el = self.find(test_id, STEP_TIMEOUT).await?;
         el.attr(name).await.with_context(|| format!("reading {name} of {}", tid(test_id)))
+    }
+
+    /// The element's box in CSS pixels: `(x, y, width, height)`.
+    pub async fn rect(&self, test_id: &str) -> Result<(f64, f64, f64, f64)> {
+        let el = self.find(test_id, STEP_TIMEOUT).await?;
+        el.rectangle().await.with_context(|| format!("reading the box of {}", tid(test_id)))
+    }
+
+    /// Checks that the element with this `data-testid` takes up space inside the window.
+    pub async fn assert_on_screen(&self, test_id: &str) -> Result<()> {
+        let (x, y, w, h) = self.rect(test_id).await?;
+        let (vw, vh) = self
+            .client()
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .ok()
+            .and_then(|v| Some((v.get(0)?.as_f64()?, v.get(1)?.as_f64()?)))
+            .unwrap_or((f64::MAX, f64::MAX));
+        if w <= 0.0 || h <= 0.0 || x >= vw || y >= vh || x + w <= 0.0 || y + h <= 0.0 {
+            bail!(
+                "{} is in the page but not on screen: box {w}x{h} at ({x}, {y}) in a {vw}x{vh} window",
+                tid(test_id)
+            );
+        }
+        Ok(())
     }
 
     /// Whether an element with this `data-testid` is present and displayed right now.
