@@ -82,6 +82,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A path where okta365 needs a folder is a file (often `OKTA365_DATA_DIR` set to a file).
+    #[error(
+        "{path} is a file, but okta365 needs a folder there for its data. Move the file away, or set OKTA365_DATA_DIR to a folder."
+    )]
+    NotADir {
+        /// The path.
+        path: PathBuf,
+    },
     /// Logging could not be set up.
     #[error("Could not start logging: {0}")]
     Logging(String),
@@ -124,6 +132,7 @@ impl Error {
             Error::Store(_)
             | Error::NoDataDir
             | Error::Dir { .. }
+            | Error::NotADir { .. }
             | Error::Logging(_)
             | Error::Task(_) => ErrorCode::Internal,
         }

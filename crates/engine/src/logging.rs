@@ -52,10 +52,7 @@ impl std::fmt::Debug for LogGuard {
 /// The file gets everything `OKTA365_LOG` allows (default `info`). So does stderr for the app; for the
 /// CLI, whose stdout and stderr are its interface, stderr gets log lines only when `OKTA365_LOG` is set.
 pub fn init(paths: &Paths, app: &str) -> Result<LogGuard> {
-    std::fs::create_dir_all(&paths.log_dir).map_err(|source| Error::Dir {
-        path: paths.log_dir.clone(),
-        source,
-    })?;
+    crate::paths::create_dir(&paths.log_dir)?;
     let file = rolling::Builder::new()
         .rotation(rolling::Rotation::DAILY)
         .filename_prefix(LOG_FILE_PREFIX)
@@ -68,35 +65,23 @@ pub fn init(paths: &Paths, app: &str) -> Result<LogGuard> {
         })?;
     let (file, guard) = tracing_appender::non_blocking(file);
 
-    let spec = std::env::var(LOG_ENV).ok().filter(|s| !s.trim().is_empty());
-    let (file_filter, bad_spec) = match spec.as_deref().map(EnvFilter::try_new) {
-        Some(Ok(filter)) => (filter, None),
-        Some(Err(e)) => (EnvFilter::new("info"), Some(e.to_string())),
-        None => (EnvFilter::new("info"), None),
-    };
-    // The CLI's stderr is part of its interface (it prints its own errors there), so it only carries log
-    // lines when OKTA365_LOG asks for them.
-    let stderr_filter = match (&spec, &bad_spec) {
-        (Some(spec), None) => EnvFilter::new(spec),
-        _ if app == CLI_APP => EnvFilter::new("off"),
-        _ => EnvFilter::new("info"),
-    };
+    let filters = Filters::from_env(app);
     // No ANSI colours: escape codes between a field name and its value would hide the value from redaction.
     let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(Redacting(file))
-        .with_filter(file_filter);
+        .with_filter(filters.file);
     let stderr_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(Redacting(io::stderr))
-        .with_filter(stderr_filter);
+        .with_filter(filters.stderr);
     tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)
         .try_init()
         .map_err(|e| Error::Logging(format!("a logger is already installed ({e})")))?;
 
-    if let Some(e) = bad_spec {
+    if let Some(e) = filters.bad_spec {
         tracing::warn!("{LOG_ENV} is not a valid filter ({e}); logging at info instead");
     }
     tracing::info!(
@@ -107,6 +92,73 @@ pub fn init(paths: &Paths, app: &str) -> Result<LogGuard> {
         "{app} starting"
     );
     Ok(LogGuard { _file: guard })
+}
+
+/// Like [`init`], but never stops a start-up: when `paths` is unknown (the data dir could not be
+/// determined) or the log dir cannot be used, log lines go to stderr only, and the first one says why.
+/// Returns the log file's guard when there is a file.
+///
+/// The desktop app uses this so that it can still open its window and show why it cannot work.
+pub fn init_or_stderr(paths: Option<&Paths>, app: &str) -> Option<LogGuard> {
+    let why = match paths {
+        Some(paths) => match init(paths, app) {
+            Ok(guard) => return Some(guard),
+            Err(e) => e.to_string(),
+        },
+        None => "the data dir is not known".to_owned(),
+    };
+    // `init` fails before installing anything, except when a logger is installed already; then this
+    // fails too and that logger stays.
+    let filters = Filters::from_env(app);
+    let stderr_layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(Redacting(io::stderr))
+        .with_filter(filters.stderr);
+    if tracing_subscriber::registry()
+        .with(stderr_layer)
+        .try_init()
+        .is_ok()
+    {
+        tracing::warn!("no log file: {why}; logging to stderr only");
+        tracing::info!(
+            app,
+            version = env!("CARGO_PKG_VERSION"),
+            pid = std::process::id(),
+            "{app} starting"
+        );
+    }
+    None
+}
+
+/// The filters of the file and stderr layers, from `OKTA365_LOG`.
+struct Filters {
+    file: EnvFilter,
+    stderr: EnvFilter,
+    /// Why `OKTA365_LOG` was ignored, if it was.
+    bad_spec: Option<String>,
+}
+
+impl Filters {
+    fn from_env(app: &str) -> Filters {
+        let spec = std::env::var(LOG_ENV).ok().filter(|s| !s.trim().is_empty());
+        let (file, bad_spec) = match spec.as_deref().map(EnvFilter::try_new) {
+            Some(Ok(filter)) => (filter, None),
+            Some(Err(e)) => (EnvFilter::new("info"), Some(e.to_string())),
+            None => (EnvFilter::new("info"), None),
+        };
+        // The CLI's stderr is part of its interface (it prints its own errors there), so it only carries
+        // log lines when OKTA365_LOG asks for them.
+        let stderr = match (&spec, &bad_spec) {
+            (Some(spec), None) => EnvFilter::new(spec),
+            _ if app == CLI_APP => EnvFilter::new("off"),
+            _ => EnvFilter::new("info"),
+        };
+        Filters {
+            file,
+            stderr,
+            bad_spec,
+        }
+    }
 }
 
 /// Masks secret-shaped substrings (auth headers, JWTs, `secret=`/`token=` values) in a formatted line.

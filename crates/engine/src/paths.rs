@@ -71,10 +71,19 @@ pub fn app_identifier() -> &'static str {
     }
 }
 
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
-        path: dir.to_owned(),
-        source,
+/// Creates `dir` and its parents; a file in the way is reported as [`Error::NotADir`].
+pub(crate) fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| {
+        // "File exists" alone does not tell an admin that a folder was expected; say so.
+        match dir.metadata() {
+            Ok(meta) if !meta.is_dir() => Error::NotADir {
+                path: dir.to_owned(),
+            },
+            _ => Error::Dir {
+                path: dir.to_owned(),
+                source,
+            },
+        }
     })
 }
 
@@ -88,6 +97,24 @@ mod tests {
         assert_eq!(paths.log_dir, Path::new("/tmp/o365/logs"));
         assert_eq!(paths.db_path, Path::new("/tmp/o365/okta365.sqlite3"));
         assert_eq!(paths.sandbox_dir, Path::new("/tmp/o365/sandbox"));
+    }
+
+    #[test]
+    fn a_file_where_the_data_dir_should_be_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, "x").unwrap();
+        let error = Paths::at(&file).create_dirs().unwrap_err();
+        assert!(
+            matches!(&error, Error::NotADir { path } if *path == file),
+            "a file in the way is reported as such, not as an I/O error: {error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("is a file, but okta365 needs a folder there"),
+            "{error}"
+        );
     }
 
     #[test]
