@@ -7,10 +7,10 @@
 
 mod output;
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use okta365_engine::{CreateSandboxProfileRequest, Engine, Paths, ServeOptions};
+use okta365_engine::{CreateSandboxProfileRequest, Engine, Paths, Progress, ServeOptions};
 
 /// okta365 connects an Okta org to Microsoft 365 / Entra ID. This is its command-line interface.
 ///
@@ -158,9 +158,14 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
         Command::Info => output::info(json, &engine.app_info().await?),
         Command::Profile(command) => match command {
             ProfileCommand::AddSandbox { name, url } => {
-                let profile = engine
-                    .create_sandbox_profile(CreateSandboxProfileRequest { name, url })
-                    .await?;
+                let request = CreateSandboxProfileRequest { name, url };
+                // Steps go to stderr for a person watching a terminal; scripts (--json, pipes) get
+                // only the result and, on failure, the one error line.
+                let profile = if !json && std::io::stderr().is_terminal() {
+                    engine.create_sandbox_profile(request, &print_step).await?
+                } else {
+                    engine.create_sandbox_profile(request, &()).await?
+                };
                 let active = Some(profile.id.clone());
                 output::profile(json, &profile, active.as_deref());
             }
@@ -188,6 +193,17 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
         Command::Sandbox(SandboxCommand::Reset) => unreachable!("handled before the engine opens"),
     }
     Ok(())
+}
+
+/// Prints a step of a long command on stderr, as `[2/4] Creating demo credentials…`.
+fn print_step(progress: &Progress) {
+    if progress.step == okta365_engine::progress::DONE_STEP {
+        return;
+    }
+    match progress.total {
+        Some(total) => eprintln!("[{}/{total}] {}…", progress.done + 1, progress.message),
+        None => eprintln!("{}…", progress.message),
+    }
 }
 
 async fn serve(engine: &Engine, args: ServeArgs) -> okta365_engine::Result<()> {

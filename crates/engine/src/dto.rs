@@ -162,6 +162,27 @@ pub struct CreateSandboxProfileRequest {
     pub url: Option<String>,
 }
 
+/// One report of long work in progress, streamed to the front end while a command runs (the app sends
+/// them over a Tauri channel, the CLI prints them on stderr).
+///
+/// Generic on purpose, so every long operation (creating a sandbox profile, provisioning runs, imports)
+/// reports the same way: `done` of `total` steps or items are finished and `step` is starting now. The
+/// last report of a successful operation has `step: "done"` and `done == total`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// The operation reporting, named like its command, e.g. `"create_sandbox_profile"`.
+    pub operation: String,
+    /// A stable id of the step now running, e.g. `"keychain"`; `"done"` once the operation finished.
+    pub step: String,
+    /// How many steps (or items) are finished.
+    pub done: u32,
+    /// How many there are in all, when known in advance.
+    pub total: Option<u32>,
+    /// What is happening, as a sentence for the user.
+    pub message: String,
+}
+
 /// What kind of failure an [`ApiError`] is; the front end branches on this, never on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

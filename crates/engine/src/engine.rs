@@ -1,6 +1,6 @@
 //! The [`Engine`] facade: the one entry point the desktop app, the CLI and the tests call.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 use okta365_sandbox::{LocalSandbox, SandboxUrls, ServeOptions};
@@ -14,6 +14,7 @@ use crate::{
     dto::{AppInfo, BuildKind, CreateSandboxProfileRequest, Profile, ProfileKind, StepId},
     error::{Error, Result},
     paths::Paths,
+    progress::{ProgressSink, Steps},
     urls::validate_sandbox_url,
 };
 
@@ -42,6 +43,9 @@ struct Inner {
     /// The data dir's sandbox once this engine ensured or served it. An owned one runs in this process
     /// and is stopped by [`Engine::shutdown`].
     local_sandbox: tokio::sync::Mutex<Option<LocalSandbox>>,
+    /// Held (write) while [`Engine::resume`] runs; calls that return profile URLs wait for it, so they
+    /// never show the URLs of a sandbox port that is about to change.
+    resume_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Engine {
@@ -62,6 +66,7 @@ impl Engine {
                 keychain: Keychain::for_build(),
                 http,
                 local_sandbox: tokio::sync::Mutex::new(None),
+                resume_gate: Arc::new(tokio::sync::RwLock::new(())),
             }),
         })
     }
@@ -91,12 +96,14 @@ impl Engine {
 
     /// Every profile, oldest first.
     pub async fn list_profiles(&self) -> Result<Vec<Profile>> {
+        self.resumed().await;
         let records = self.db(|store| store.list_profiles()).await?;
         records.into_iter().map(to_dto).collect()
     }
 
     /// One profile, by id or by name (ignoring case).
     pub async fn profile(&self, id_or_name: &str) -> Result<Profile> {
+        self.resumed().await;
         to_dto(self.find(id_or_name).await?)
     }
 
@@ -106,10 +113,15 @@ impl Engine {
     /// with a URL it checks that a sandbox answers there. It then mints demo credentials, stores the Okta
     /// API token and the Entra client secret in the OS keychain, and saves the profile at the
     /// `microsoft` step.
-    #[instrument(skip(self), err)]
+    ///
+    /// Reports those four steps to `progress` (operation `create_sandbox_profile`, steps `sandbox`,
+    /// `credentials`, `keychain`, `profile`, then `done`); nothing is reported when the request is
+    /// rejected before any work starts. Pass `&()` for no progress.
+    #[instrument(skip(self, progress), err)]
     pub async fn create_sandbox_profile(
         &self,
         req: CreateSandboxProfileRequest,
+        progress: &dyn ProgressSink,
     ) -> Result<Profile> {
         // Check everything the user typed before starting or calling anything.
         let name = match req.name.as_deref() {
@@ -122,8 +134,10 @@ impl Engine {
         };
         let external = req.url.as_deref().map(validate_sandbox_url).transpose()?;
 
+        let mut steps = Steps::new(progress, "create_sandbox_profile", 4);
         let urls = match &external {
             Some(base) => {
+                steps.start("sandbox", format!("Checking the sandbox tenant at {base}"));
                 self.check_sandbox_health(base).await?;
                 SandboxUrls {
                     base: base.clone(),
@@ -132,8 +146,15 @@ impl Engine {
                     graph: base.clone(),
                 }
             }
-            None => self.ensure_local_sandbox().await?,
+            None => {
+                steps.start("sandbox", "Starting the built-in sandbox tenant");
+                self.ensure_local_sandbox().await?
+            }
         };
+        steps.start(
+            "credentials",
+            "Creating demo credentials on the sandbox tenant",
+        );
         let demo = okta365_sandbox::mint_demo_credentials(&urls.base).await?;
 
         let id = Uuid::new_v4();
@@ -164,6 +185,10 @@ impl Engine {
         ];
 
         // Secrets first, then the rows that index them: a profile row never points at a missing secret.
+        steps.start(
+            "keychain",
+            "Storing the Okta API token and the client secret in the OS keychain",
+        );
         let profile_key = id.to_string();
         for (stored, (kind, secret)) in secrets.iter().enumerate() {
             if let Err(e) = self.inner.keychain.set(&profile_key, *kind, secret).await {
@@ -184,6 +209,7 @@ impl Engine {
                 expires_at: None,
             })
             .collect();
+        steps.start("profile", format!("Saving the profile \"{}\"", record.name));
         let saved = {
             let record = record.clone();
             self.db(move |store| store.create_profile(&record, &credentials, true))
@@ -200,6 +226,7 @@ impl Engine {
             });
         }
         tracing::info!(profile_id = %id, name = %record.name, base = %urls.base, embedded = record.embedded_sandbox, "created sandbox profile");
+        steps.finish(format!("The sandbox profile \"{}\" is ready", record.name));
         to_dto(record)
     }
 
@@ -207,6 +234,7 @@ impl Engine {
     /// sandbox is served (and the profile's URLs follow its port).
     #[instrument(skip(self), err)]
     pub async fn select_profile(&self, id_or_name: &str) -> Result<Profile> {
+        self.resumed().await;
         let mut record = self.find(id_or_name).await?;
         let id = record.id;
         self.db(move |store| store.set_active_profile_id(Some(id)))
@@ -273,6 +301,7 @@ impl Engine {
     /// Records the wizard step a profile is at.
     #[instrument(skip(self), err)]
     pub async fn set_wizard_step(&self, id_or_name: &str, step: StepId) -> Result<Profile> {
+        self.resumed().await;
         let id = self.find(id_or_name).await?.id;
         self.db(move |store| store.set_wizard_step(id, step.as_str()))
             .await?;
@@ -331,6 +360,59 @@ impl Engine {
         drop(slot);
         self.follow_sandbox_port(&urls).await?;
         Ok(urls)
+    }
+
+    /// Brings back what the active profile needs after a start: when it is on the data dir's own
+    /// sandbox, makes sure that sandbox is served (starting it in this process if nobody serves it) and
+    /// that the profiles on it point at its port. Returns the sandbox's URLs then, and `None` (doing
+    /// nothing) when there is no active profile or it is not on the embedded sandbox.
+    ///
+    /// The desktop app runs this in the background right after it starts. [`Engine::list_profiles`],
+    /// [`Engine::profile`] and [`Engine::set_wizard_step`] called after `resume()` wait for it, so they
+    /// never answer with a port that is about to change: the wait starts when `resume()` is called, not
+    /// when the future is first polled. A failure is logged and returned; it is not fatal, and the next
+    /// call that needs the sandbox (selecting or creating a sandbox profile) tries again and reports it.
+    pub fn resume(&self) -> impl Future<Output = Result<Option<SandboxUrls>>> + Send + 'static {
+        let engine = self.clone();
+        let held = self.inner.resume_gate.clone().try_write_owned().ok();
+        async move {
+            let _gate = match held {
+                Some(gate) => gate,
+                None => engine.inner.resume_gate.clone().write_owned().await,
+            };
+            let result = engine.resume_active_profile().await;
+            match &result {
+                Ok(Some(urls)) => {
+                    tracing::info!(base = %urls.base, "resumed the sandbox of the active profile")
+                }
+                Ok(None) => {
+                    tracing::debug!("the active profile needs nothing started")
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    "could not start the sandbox of the active profile; it will be tried again when it is needed"
+                ),
+            }
+            result
+        }
+    }
+
+    async fn resume_active_profile(&self) -> Result<Option<SandboxUrls>> {
+        let Some(active) = self.db(|store| store.active_profile_id()).await? else {
+            return Ok(None);
+        };
+        let Some(record) = self.db(move |store| store.profile_by_id(active)).await? else {
+            return Ok(None);
+        };
+        if !record.embedded_sandbox {
+            return Ok(None);
+        }
+        self.ensure_local_sandbox().await.map(Some)
+    }
+
+    /// Waits until a [`Engine::resume`] in progress has finished.
+    async fn resumed(&self) {
+        drop(self.inner.resume_gate.read().await);
     }
 
     /// Stops the sandbox server this engine started, if any (releasing the data dir's sandbox lock).

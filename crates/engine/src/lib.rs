@@ -8,6 +8,8 @@
 //! - [`dto`]: the types that cross IPC, exported to TypeScript in `ui/src/lib/ipc/bindings/`.
 //! - [`Error`] and [`ApiError`]: the engine's error, and the one `{code, message, details?}` error that
 //!   crosses IPC.
+//! - [`progress`]: how long operations report [`Progress`] to a [`ProgressSink`] the caller hands in
+//!   (a Tauri channel in the app, stderr in the CLI), without the engine knowing either.
 //! - [`logging`]: the binaries' tracing setup, with redaction of anything secret-shaped.
 //! - [`urls`]: HTTPS-except-loopback checks for tenant URLs.
 
@@ -18,16 +20,18 @@ mod engine;
 mod error;
 pub mod logging;
 mod paths;
+pub mod progress;
 pub mod urls;
 
 pub use dto::{
     ApiError, AppInfo, BuildKind, CreateSandboxProfileRequest, ErrorCode, Profile, ProfileKind,
-    StepId,
+    Progress, StepId,
 };
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,
 };
 pub use error::{Error, Result};
 pub use okta365_sandbox::SandboxUrls;
-pub use paths::{APP_IDENTIFIER, DATA_DIR_ENV, Paths, app_identifier};
 pub use okta365_sandbox::ServeOptions;
+pub use paths::{APP_IDENTIFIER, DATA_DIR_ENV, Paths, app_identifier};
+pub use progress::ProgressSink;

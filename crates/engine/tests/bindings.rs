@@ -27,6 +27,7 @@ fn rendered() -> BTreeMap<String, String> {
     render::<CreateSandboxProfileRequest>(&cfg, &mut out);
     render::<ErrorCode>(&cfg, &mut out);
     render::<ApiError>(&cfg, &mut out);
+    render::<Progress>(&cfg, &mut out);
 
     let mut index = String::from(
         "// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n",
@@ -104,6 +105,15 @@ fn bindings_have_the_shapes_of_the_ipc_contract() {
         all["Profile"].contains("wizardStep: StepId"),
         "{}",
         all["Profile"]
+    );
+    assert!(
+        all["Progress"].contains("done: number")
+            && all["Progress"].contains("total: number | null")
+            && all["Progress"].contains("operation: string")
+            && all["Progress"].contains("step: string")
+            && all["Progress"].contains("message: string"),
+        "counts are plain numbers (not bigint), total is nullable: {}",
+        all["Progress"]
     );
     assert!(
         all["AppInfo"].contains("activeProfileId: string | null"),

@@ -36,7 +36,7 @@ async fn embedded_sandbox_profile_lifecycle() {
     assert_eq!(engine.app_info().await.unwrap().active_profile_id, None);
 
     let profile = engine
-        .create_sandbox_profile(request(None, None))
+        .create_sandbox_profile(request(None, None), &())
         .await
         .unwrap();
     assert_eq!(profile.name, "Sandbox", "the default name");
@@ -130,7 +130,7 @@ async fn embedded_sandbox_profile_lifecycle() {
     // Names: duplicates (ignoring case) are refused by name; the default name moves on.
     let duplicate = okta365_engine::ApiError::from(
         engine
-            .create_sandbox_profile(request(Some("sandBOX"), None))
+            .create_sandbox_profile(request(Some("sandBOX"), None), &())
             .await
             .unwrap_err(),
     );
@@ -140,7 +140,7 @@ async fn embedded_sandbox_profile_lifecycle() {
         "A profile named \"Sandbox\" already exists. Choose another name, or remove that profile first."
     );
     let second = engine
-        .create_sandbox_profile(request(None, None))
+        .create_sandbox_profile(request(None, None), &())
         .await
         .unwrap();
     assert_eq!(second.name, "Sandbox 2", "the next default name");
@@ -225,7 +225,7 @@ async fn embedded_profiles_follow_the_sandbox_port() {
     let paths = Paths::at(dir.path());
     let engine = Engine::open(paths.clone()).await.unwrap();
     let profile = engine
-        .create_sandbox_profile(request(Some("Moving"), None))
+        .create_sandbox_profile(request(Some("Moving"), None), &())
         .await
         .unwrap();
     engine.shutdown().await;
@@ -267,7 +267,7 @@ async fn sandbox_by_url_and_bad_input() {
     let base = served.urls().base.to_string();
 
     let profile = engine
-        .create_sandbox_profile(request(Some("  Remote  "), Some(&base)))
+        .create_sandbox_profile(request(Some("  Remote  "), Some(&base)), &())
         .await
         .unwrap();
     assert_eq!(profile.name, "Remote", "names are trimmed");
@@ -284,7 +284,7 @@ async fn sandbox_by_url_and_bad_input() {
     let error = |e| okta365_engine::ApiError::from(e);
     let bad = error(
         engine
-            .create_sandbox_profile(request(Some("X"), Some("http://example.com:8080")))
+            .create_sandbox_profile(request(Some("X"), Some("http://example.com:8080")), &())
             .await
             .unwrap_err(),
     );
@@ -296,7 +296,7 @@ async fn sandbox_by_url_and_bad_input() {
     );
     let nobody = error(
         engine
-            .create_sandbox_profile(request(Some("X"), Some("http://127.0.0.1:9")))
+            .create_sandbox_profile(request(Some("X"), Some("http://127.0.0.1:9")), &())
             .await
             .unwrap_err(),
     );
@@ -308,7 +308,7 @@ async fn sandbox_by_url_and_bad_input() {
     );
     let long = error(
         engine
-            .create_sandbox_profile(request(Some(&"n".repeat(65)), Some(&base)))
+            .create_sandbox_profile(request(Some(&"n".repeat(65)), Some(&base)), &())
             .await
             .unwrap_err(),
     );

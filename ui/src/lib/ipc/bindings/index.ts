@@ -6,4 +6,5 @@ export type { CreateSandboxProfileRequest } from "./CreateSandboxProfileRequest"
 export type { ErrorCode } from "./ErrorCode";
 export type { Profile } from "./Profile";
 export type { ProfileKind } from "./ProfileKind";
+export type { Progress } from "./Progress";
 export type { StepId } from "./StepId";
