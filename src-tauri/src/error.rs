@@ -1,5 +1,5 @@
 //! Why the desktop app could not start. Errors from commands never come here: they cross IPC as
-//! [`okta365_engine::ApiError`].
+//! [`okta365_engine::ApiError`]; so does an engine that could not open (see [`crate::AppState`]).
 
 /// A start-up failure, reported on stderr by `main` with [`Error::exit_code`].
 #[derive(Debug, thiserror::Error)]
@@ -13,22 +13,12 @@ pub enum Error {
     )]
     NoDisplay,
 
-    /// The engine could not find or open its data dir, store or log files.
-    #[error("okta365 could not start: {0}")]
-    Engine(Box<okta365_engine::Error>),
-
     /// Tauri could not create the window or the webview.
     #[error("okta365 could not open its window: {0}")]
     Tauri(Box<tauri::Error>),
 }
 
-// Boxed: both sources are large, and this error only travels once, from `run` to `main`.
-impl From<okta365_engine::Error> for Error {
-    fn from(error: okta365_engine::Error) -> Self {
-        Error::Engine(Box::new(error))
-    }
-}
-
+// Boxed: tauri's error is large, and this error only travels once, from `run` to `main`.
 impl From<tauri::Error> for Error {
     fn from(error: tauri::Error) -> Self {
         Error::Tauri(Box::new(error))

@@ -1,39 +1,52 @@
 //! # okta365 desktop app
 //!
-//! The Tauri v2 shell over the okta365 engine: it opens the [`Engine`] for the data dir
-//! (`OKTA365_DATA_DIR` or the platform default for this build's identifier), installs logging, serves
-//! the Svelte front end built into `ui/dist`, and exposes one-line [`commands`] over the engine. All
-//! behaviour lives in `crates/engine`; nothing here talks to Okta, Microsoft, SQLite or the keychain.
+//! The Tauri v2 shell over the okta365 engine: it opens the [`Engine`](okta365_engine::Engine) for
+//! the data dir (`OKTA365_DATA_DIR` or the platform default for this build's identifier), installs
+//! logging, serves the Svelte front end built into `ui/dist`, and exposes one-line commands over the
+//! engine. All behaviour lives in `crates/engine`; nothing here talks to Okta, Microsoft, SQLite or
+//! the keychain.
+//!
+//! When the engine cannot open, the window opens anyway and shows why ([`AppState`]).
 
 mod commands;
 mod error;
+mod state;
 
 pub use error::{Error, Result};
+pub use state::AppState;
 
-use okta365_engine::{Engine, Paths};
+use okta365_engine::Paths;
 use tauri::RunEvent;
 
 /// Starts the app and blocks until its window closes; returns the process exit code.
 ///
-/// Fails before any window opens when there is no display ([`Error::NoDisplay`]) or when the
-/// engine cannot open its data dir.
+/// Fails before any window opens only when there is no display ([`Error::NoDisplay`]) or the window
+/// cannot be created. An engine that cannot open is shown in the window instead.
 pub fn run() -> Result<i32> {
     ensure_display()?;
 
-    let paths = Paths::from_env()?;
+    let paths = Paths::from_env();
     // Held until the event loop returns, so buffered log lines are flushed on exit.
-    let _log_guard = okta365_engine::logging::init(&paths, "okta365-app")?;
+    let _log_guard = okta365_engine::logging::init_or_stderr(paths.as_ref().ok(), "okta365-app");
 
-    let engine = tauri::async_runtime::block_on(Engine::open(paths))?;
+    let state = tauri::async_runtime::block_on(AppState::open(paths));
+    let engine = state.engine().ok().cloned();
 
     let mut context = tauri::generate_context!();
     // Debug builds run as a different app (com.okta365.app.dev), so their webview storage never
     // mixes with a release install's; the engine picks its data dir by the same rule.
     context.config_mut().identifier = okta365_engine::app_identifier().to_owned();
 
+    let resume = engine.as_ref().map(|engine| engine.resume());
     let app = tauri::Builder::default()
-        .manage(engine.clone())
-        .setup(|app| {
+        .manage(state)
+        .setup(move |app| {
+            // The active profile's embedded sandbox comes back in the background; commands that show
+            // its URLs wait for it. A failure is logged by the engine and reported again by the next
+            // command that needs the sandbox.
+            if let Some(resume) = resume {
+                tauri::async_runtime::spawn(resume);
+            }
             // SIGTERM / Ctrl-C close the app the same way its window does, so the exit hook below
             // still stops the sandbox server this process owns.
             let handle = app.handle().clone();
@@ -58,7 +71,9 @@ pub fn run() -> Result<i32> {
         if let RunEvent::Exit = event {
             // Stops a sandbox server this process owns, so the next start (app or CLI) finds the
             // data dir's sandbox free.
-            tauri::async_runtime::block_on(engine.shutdown());
+            if let Some(engine) = &engine {
+                tauri::async_runtime::block_on(engine.shutdown());
+            }
             tracing::info!("okta365 desktop app stopped");
         }
     });
