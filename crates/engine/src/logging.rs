@@ -119,7 +119,7 @@ pub fn init_or_stderr(paths: Option<&Paths>, app: &str) -> Option<LogGuard> {
         .try_init()
         .is_ok()
     {
-        tracing::warn!("no log file: {why}; logging to stderr only");
+        tracing::warn!("logging to stderr only, no log file: {why}");
         tracing::info!(
             app,
             version = env!("CARGO_PKG_VERSION"),
