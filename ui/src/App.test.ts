@@ -57,6 +57,46 @@ describe("App", () => {
     await waitFor(() => expect(engine.profiles[0].wizardStep).toBe("microsoft"));
   });
 
+  it("Use the sandbox: the progress component follows the engine's steps on Welcome, then goes", async () => {
+    const atCredentials = deferred();
+    const atProfile = deferred();
+    engine.progressGate.set("credentials", atCredentials.promise);
+    engine.progressGate.set("profile", atProfile.promise);
+    render(App);
+    await ready();
+    expect(byTestId("progress")).toBeNull();
+
+    await fireEvent.click(byTestId("welcome-use-sandbox")!);
+    await waitFor(() => expect(byTestId("progress-count")?.textContent).toBe("1 of 4"));
+    expect(byTestId("step-welcome")?.contains(byTestId("progress"))).toBe(true);
+    expect(byTestId("progress-step")?.textContent).toContain("Creating demo credentials on the sandbox tenant");
+
+    atCredentials.resolve();
+    await waitFor(() => expect(byTestId("progress-count")?.textContent).toBe("3 of 4"));
+    expect(byTestId("progress-step")?.textContent).toContain('Saving the profile "Sandbox"');
+    expect(byTestId("progress")?.getAttribute("aria-valuenow")).toBe("3");
+
+    atProfile.resolve();
+    await waitFor(() => expect(byTestId("step-microsoft")).not.toBeNull());
+    expect(byTestId("progress")).toBeNull();
+  });
+
+  it("when the backend cannot start, shows the full-page start-up error instead of the wizard", async () => {
+    engine.failNext.set("app_info", {
+      code: "internal",
+      message:
+        "The okta365 database is at version 7, newer than this build understands (version 1). Update okta365, or point OKTA365_DATA_DIR at another folder.",
+      details: { dataDir: "/home/ann/.local/share/com.okta365.app", logDir: "/home/ann/.local/share/com.okta365.app/logs" },
+    });
+    render(App);
+    await waitFor(() => expect(byTestId("startup-error")).not.toBeNull());
+    expect(byTestId("startup-error-message")?.textContent).toContain("newer than this build understands");
+    expect(byTestId("startup-error-data-dir")?.textContent).toBe("/home/ann/.local/share/com.okta365.app");
+    expect(byTestId("startup-error-log-dir")?.textContent).toBe("/home/ann/.local/share/com.okta365.app/logs");
+    for (const gone of ["app-ready", "app-loading", "rail-step-welcome", "step-welcome", "status-bar", "error-banner"])
+      expect(byTestId(gone), `${gone} is not shown`).toBeNull();
+  });
+
   it("opens an active profile at its saved step", async () => {
     engine.activeId = engine.addProfile({ name: "Lab", wizardStep: "okta" }).id;
     render(App);

@@ -2,7 +2,7 @@
 // It follows docs/architecture.md: the same command names, argument names, JSON shapes and error
 // codes. Install it with `installFakeEngine()`, which routes `invoke` to it through `mockIPC`.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { ApiError, AppInfo, Profile, StepId } from "../lib/ipc";
+import type { ApiError, AppInfo, Profile, Progress, StepId } from "../lib/ipc";
 import { isStepId } from "../lib/state/steps";
 
 export interface Call {
@@ -18,6 +18,16 @@ export class FakeEngine {
   failNext = new Map<string, ApiError>();
   /** When set, calls of that command wait for the returned promise before answering. */
   gate = new Map<string, Promise<void>>();
+  /** What `create_sandbox_profile` reports on its progress channel, in order (the engine's real steps). */
+  progress: Progress[] = [
+    ["sandbox", "Starting the built-in sandbox tenant"],
+    ["credentials", "Creating demo credentials on the sandbox tenant"],
+    ["keychain", "Storing the Okta API token and the client secret in the OS keychain"],
+    ["profile", 'Saving the profile "Sandbox"'],
+    ["done", 'The sandbox profile "Sandbox" is ready'],
+  ].map(([step, message], done) => ({ operation: "create_sandbox_profile", step, done, total: 4, message }));
+  /** When set, `create_sandbox_profile` waits for the promise right after reporting that step. */
+  progressGate = new Map<string, Promise<void>>();
   #seq = 0;
 
   info(): AppInfo {
@@ -57,7 +67,8 @@ export class FakeEngine {
   }
 
   async handle(cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
-    this.calls.push({ cmd, args: structuredClone(args) });
+    // Recorded as they cross the wire (JSON): a channel is its `__CHANNEL__:<id>` reference.
+    this.calls.push({ cmd, args: JSON.parse(JSON.stringify(args)) as Record<string, unknown> });
     const gate = this.gate.get(cmd);
     if (gate) await gate;
     const failure = this.failNext.get(cmd);
@@ -74,6 +85,12 @@ export class FakeEngine {
         const request = args.request as { name: string | null; url: string | null } | undefined;
         if (!request || !("name" in request) || !("url" in request))
           throw { code: "invalid_input", message: "missing request" } satisfies ApiError;
+        if (!args.onProgress) throw { code: "invalid_input", message: "missing onProgress channel" } satisfies ApiError;
+        for (const [i, report] of this.progress.entries()) {
+          sendOnChannel(args.onProgress, i, structuredClone(report));
+          const hold = this.progressGate.get(report.step);
+          if (hold) await hold;
+        }
         const p = this.addProfile(request.name ? { name: request.name } : {});
         this.activeId = p.id;
         return structuredClone(p);
@@ -104,6 +121,16 @@ export class FakeEngine {
   callsOf(cmd: string): Call[] {
     return this.calls.filter((c) => c.cmd === cmd);
   }
+}
+
+/**
+ * Delivers one message on a Tauri channel the way the Rust side does (`Channel::send` evaluates
+ * `runCallback(id, { message, index })` in the webview); `mockIPC` installs that callback registry.
+ */
+export function sendOnChannel(channel: unknown, index: number, message: unknown): void {
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, data: unknown): void } })
+    .__TAURI_INTERNALS__;
+  internals.runCallback((channel as { id: number }).id, { message, index });
 }
 
 export function installFakeEngine(engine = new FakeEngine()): FakeEngine {

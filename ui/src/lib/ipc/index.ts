@@ -1,13 +1,14 @@
 // The one module that talks to the Rust side. Components and state never import
 // `@tauri-apps/api/core`; they call the typed functions below, and tests swap the transport with
 // `mockIPC` (or hand the wizard a fake `Backend`).
-import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
+import { Channel, invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import type {
   ApiError,
   AppInfo,
   CreateSandboxProfileRequest,
   ErrorCode,
   Profile,
+  Progress,
   StepId,
 } from "./types";
 
@@ -69,13 +70,27 @@ async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
   }
 }
 
+/**
+ * A Tauri channel for one call's progress reports: the backend streams `Progress` into it while the
+ * command runs (in order; Tauri numbers the messages). Without a handler the reports are dropped.
+ */
+function progressChannel(onProgress?: (progress: Progress) => void): Channel<Progress> {
+  return new Channel<Progress>(onProgress);
+}
+
 /** The typed commands of the desktop shell (src-tauri), one per `Engine` method. */
 export const ipc = {
   appInfo: (): Promise<AppInfo> => call("app_info"),
   listProfiles: (): Promise<Profile[]> => call("list_profiles"),
-  /** Creates a sandbox profile on the built-in sandbox tenant (or `request.url`) and makes it active. */
-  createSandboxProfile: (request: CreateSandboxProfileRequest): Promise<Profile> =>
-    call("create_sandbox_profile", { request }),
+  /**
+   * Creates a sandbox profile on the built-in sandbox tenant (or `request.url`) and makes it active.
+   * `onProgress` hears each step (start the sandbox, mint credentials, store them, save) as it starts.
+   */
+  createSandboxProfile: (
+    request: CreateSandboxProfileRequest,
+    onProgress?: (progress: Progress) => void,
+  ): Promise<Profile> =>
+    call("create_sandbox_profile", { request, onProgress: progressChannel(onProgress) }),
   selectProfile: (id: string): Promise<Profile> => call("select_profile", { id }),
   removeProfile: (id: string): Promise<void> => call("remove_profile", { id }),
   setWizardStep: (id: string, step: StepId): Promise<Profile> =>

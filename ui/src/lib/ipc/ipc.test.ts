@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { IpcError, ipc, toIpcError } from "./index";
+import { sendOnChannel } from "../../test/fake-engine";
+import { IpcError, ipc, toIpcError, type Progress } from "./index";
 
 afterEach(() => clearMocks());
 
@@ -27,7 +28,7 @@ describe("ipc commands", () => {
       "remove_profile",
       "set_wizard_step",
     ]);
-    expect(seen[2][1]).toEqual({ request: { name: null, url: null } });
+    expect(seen[2][1]).toMatchObject({ request: { name: null, url: null } });
     expect(seen[3][1]).toEqual({ id: "p1" });
     expect(seen[5][1]).toEqual({ id: "p1", step: "okta" });
   });
@@ -42,6 +43,52 @@ describe("ipc commands", () => {
     };
     mockIPC(() => info);
     await expect(ipc.appInfo()).resolves.toEqual(info);
+  });
+});
+
+describe("progress", () => {
+  const report = (step: string, done: number): Progress => ({
+    operation: "create_sandbox_profile",
+    step,
+    done,
+    total: 4,
+    message: `step ${step}`,
+  });
+
+  const send = sendOnChannel;
+
+  it("createSandboxProfile hands the command a channel named onProgress and calls back with each report, in order", async () => {
+    const heard: Progress[] = [];
+    let wire: unknown;
+    mockIPC((cmd, args) => {
+      const { onProgress } = args as { onProgress: { id: number; toJSON(): string } };
+      wire = JSON.parse(JSON.stringify(args));
+      // Out of order on purpose: Tauri numbers channel messages and the channel reorders them.
+      send(onProgress, 1, report("credentials", 1));
+      send(onProgress, 0, report("sandbox", 0));
+      send(onProgress, 2, report("keychain", 2));
+      return { id: "p1", cmd };
+    });
+
+    const profile = await ipc.createSandboxProfile({ name: "Lab", url: null }, (p) => heard.push(p));
+
+    expect(profile).toEqual({ id: "p1", cmd: "create_sandbox_profile" });
+    expect(heard.map((p) => [p.step, p.done])).toEqual([
+      ["sandbox", 0],
+      ["credentials", 1],
+      ["keychain", 2],
+    ]);
+    // On the wire the channel is the reference Tauri's `Channel<Progress>` argument deserializes.
+    expect(wire).toMatchObject({ request: { name: "Lab", url: null } });
+    expect((wire as { onProgress: string }).onProgress).toMatch(/^__CHANNEL__:\d+$/);
+  });
+
+  it("without a handler the reports are dropped and the call still answers", async () => {
+    mockIPC((_cmd, args) => {
+      send((args as { onProgress: { id: number } }).onProgress, 0, report("sandbox", 0));
+      return { id: "p1" };
+    });
+    await expect(ipc.createSandboxProfile({ name: null, url: null })).resolves.toEqual({ id: "p1" });
   });
 });
 

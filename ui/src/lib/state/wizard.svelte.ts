@@ -1,7 +1,16 @@
 // The wizard's state: what the backend told us (app info, profiles, the active one), which step is
 // shown, what is in flight, and the last error. Components read it and call its methods; only this
 // class talks to the backend.
-import { ipc, toIpcError, type ApiError, type AppInfo, type Backend, type Profile, type StepId } from "../ipc";
+import {
+  ipc,
+  toIpcError,
+  type ApiError,
+  type AppInfo,
+  type Backend,
+  type Profile,
+  type Progress,
+  type StepId,
+} from "../ipc";
 import { nextStep, previousStep } from "./steps";
 
 /** How okta365 will sign in to Okta. */
@@ -26,7 +35,14 @@ export class Wizard {
   /** True once the first `app_info` and `list_profiles` answered. */
   ready = $state(false);
   busy = $state<Busy>(null);
+  /** The latest progress report of the long call in flight (creating a sandbox profile), if any. */
+  progress = $state<Progress | null>(null);
   error = $state<ApiError | null>(null);
+  /**
+   * The first load failed: the backend cannot work at all (typically the engine could not open its
+   * data dir or database). The app shows this full-page instead of the wizard.
+   */
+  startupError = $state<ApiError | null>(null);
   /**
    * The admin chose "Connect my tenants": the tenant steps show empty forms instead of the active
    * profile's values. Nothing is saved from them until the connector steps arrive.
@@ -64,7 +80,7 @@ export class Wizard {
       this.step = this.active?.wizardStep ?? "welcome";
       this.ready = true;
     } catch (error) {
-      this.#fail(error);
+      this.startupError = asApiError(error);
     } finally {
       this.busy = null;
     }
@@ -100,17 +116,23 @@ export class Wizard {
     if (this.busy) return;
     this.busy = "sandbox";
     this.error = null;
+    this.progress = null;
     try {
-      const profile = await this.#backend.createSandboxProfile({ name: null, url: null });
+      const profile = await this.#backend.createSandboxProfile({ name: null, url: null }, (progress) => {
+        // A report that arrives after the call answered is stale.
+        if (this.busy === "sandbox") this.progress = progress;
+      });
       this.#upsert(profile);
       this.activeId = profile.id;
       this.connecting = false;
       this.busy = null;
+      this.progress = null;
       await this.goTo("microsoft");
     } catch (error) {
       this.#fail(error);
     } finally {
       this.busy = null;
+      this.progress = null;
     }
   }
 
@@ -154,7 +176,11 @@ export class Wizard {
   }
 
   #fail(error: unknown): void {
-    const e = toIpcError(error);
-    this.error = { code: e.code, message: e.message, details: e.details };
+    this.error = asApiError(error);
   }
+}
+
+function asApiError(error: unknown): ApiError {
+  const e = toIpcError(error);
+  return { code: e.code, message: e.message, details: e.details };
 }

@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ipc, type Progress } from "../ipc";
 import { FakeEngine, clearMocks, deferred, installFakeEngine } from "../../test/fake-engine";
 import { Wizard } from "./wizard.svelte";
 
@@ -40,12 +41,15 @@ describe("loading", () => {
     expect(w.step).toBe("welcome");
   });
 
-  it("a failing load shows the error and does not claim to be ready", async () => {
-    engine.failNext.set("list_profiles", { code: "internal", message: "The store at /x is not readable." });
+  it("a failing first load is a start-up error, not a banner, and does not claim to be ready", async () => {
+    const details = { dataDir: "/x", logDir: "/x/logs" };
+    engine.failNext.set("app_info", { code: "internal", message: "The store at /x is not readable.", details });
     const w = new Wizard();
     await w.load();
     expect(w.ready).toBe(false);
-    expect(w.error).toEqual({ code: "internal", message: "The store at /x is not readable.", details: undefined });
+    expect(w.startupError).toEqual({ code: "internal", message: "The store at /x is not readable.", details });
+    expect(w.error).toBeNull();
+    expect(w.busy).toBeNull();
   });
 });
 
@@ -56,7 +60,10 @@ describe("use the sandbox", () => {
     await w.useSandbox();
 
     expect(engine.callsOf("create_sandbox_profile")).toEqual([
-      { cmd: "create_sandbox_profile", args: { request: { name: null, url: null } } },
+      {
+        cmd: "create_sandbox_profile",
+        args: { request: { name: null, url: null }, onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) },
+      },
     ]);
     expect(w.active?.kind).toBe("sandbox");
     expect(w.isSandbox).toBe(true);
@@ -80,6 +87,39 @@ describe("use the sandbox", () => {
     await first;
     expect(w.busy).toBeNull();
     expect(engine.callsOf("create_sandbox_profile")).toHaveLength(1);
+  });
+
+  it("follows the engine's progress reports while creating, and clears them when done", async () => {
+    const hold = deferred();
+    engine.progressGate.set("keychain", hold.promise);
+    const w = new Wizard();
+    await w.load();
+    expect(w.progress).toBeNull();
+    const creating = w.useSandbox();
+    await vi.waitFor(() => expect(w.progress?.step).toBe("keychain"));
+    expect(w.progress).toMatchObject({ operation: "create_sandbox_profile", done: 2, total: 4 });
+    expect(w.busy).toBe("sandbox");
+    hold.resolve();
+    await creating;
+    expect(w.progress).toBeNull();
+    expect(w.step).toBe("microsoft");
+  });
+
+  it("ignores a progress report that arrives after the call answered", async () => {
+    let late: ((p: Progress) => void) | undefined;
+    const profile = engine.addProfile({ name: "Late" });
+    const w = new Wizard({
+      ...ipc,
+      createSandboxProfile: async (_request, onProgress) => {
+        late = onProgress;
+        return profile;
+      },
+    });
+    await w.load();
+    await w.useSandbox();
+    late?.({ operation: "create_sandbox_profile", step: "done", done: 4, total: 4, message: "ready" });
+    expect(late).toBeDefined();
+    expect(w.progress).toBeNull();
   });
 
   it("a keychain failure stays on Welcome with the engine's message", async () => {
