@@ -317,7 +317,12 @@ impl Engine {
             Some(LocalSandbox::Owned(sandbox)) => sandbox.urls().clone(),
             // Another process served it when we last looked; it may have gone since, so look again.
             Some(LocalSandbox::Attached(_)) | None => {
-                let local = okta365_sandbox::ensure_local(&self.inner.paths.sandbox_dir).await?;
+                let usual_port = self.usual_sandbox_port().await?;
+                let local = okta365_sandbox::ensure_local_preferring(
+                    &self.inner.paths.sandbox_dir,
+                    usual_port,
+                )
+                .await?;
                 let urls = local.urls().clone();
                 if let LocalSandbox::Owned(_) = &local {
                     tracing::info!(base = %urls.base, "serving the data dir's sandbox in this process");
@@ -342,12 +347,7 @@ impl Engine {
             Some(LocalSandbox::Owned(sandbox)) => sandbox.urls().clone(),
             Some(LocalSandbox::Attached(_)) | None => {
                 if options.usual_port.is_none() {
-                    options.usual_port = self
-                        .db(|store| store.list_profiles())
-                        .await?
-                        .into_iter()
-                        .filter(|p| p.embedded_sandbox)
-                        .find_map(|p| Url::parse(&p.okta_org_url).ok()?.port());
+                    options.usual_port = self.usual_sandbox_port().await?;
                 }
                 let sandbox =
                     okta365_sandbox::serve_local(&self.inner.paths.sandbox_dir, options).await?;
@@ -422,6 +422,16 @@ impl Engine {
             sandbox.shutdown().await;
             tracing::info!(%base, "stopped the data dir's sandbox");
         }
+    }
+
+    /// The port the profiles on the data dir's sandbox point at, worth keeping when the server restarts.
+    async fn usual_sandbox_port(&self) -> Result<Option<u16>> {
+        Ok(self
+            .db(|store| store.list_profiles())
+            .await?
+            .into_iter()
+            .filter(|p| p.embedded_sandbox)
+            .find_map(|p| Url::parse(&p.okta_org_url).ok()?.port()))
     }
 
     /// Points the profiles on the data dir's sandbox at `urls` (its port may have changed).

@@ -58,6 +58,10 @@ async fn resume_serves_the_active_embedded_sandbox_again_after_a_restart() {
         urls.okta_org.to_string(),
         "the profile points at the sandbox resume started"
     );
+    assert_eq!(
+        listed.okta_org_url, profile.okta_org_url,
+        "after a clean shutdown the sandbox comes back on the port its profiles use, so their URLs stay put"
+    );
     assert!(
         healthy(&listed.okta_org_url).await,
         "after resume the profile's URL answers /_sandbox/health"

@@ -62,7 +62,9 @@ use tokio::sync::oneshot;
 use url::Url;
 
 pub use error::{Error, Result};
-pub use local::{LocalSandbox, ServeOptions, ensure_local, reset_local, serve_local};
+pub use local::{
+    LocalSandbox, ServeOptions, ensure_local, ensure_local_preferring, reset_local, serve_local,
+};
 pub use seed::Seed;
 
 /// How to start a sandbox server.

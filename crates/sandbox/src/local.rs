@@ -75,6 +75,15 @@ impl Drop for Ownership {
 /// The data dir's own sandbox: attach to the one already served for `sandbox_dir` (server.json + a
 /// health check), or take `server.lock` and start one in this process. Safe when the app and the CLI race.
 pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
+    ensure_local_preferring(sandbox_dir, None).await
+}
+
+/// [`ensure_local`], and when this process has to start the server, prefer the previous server's port,
+/// then `usual_port` (such as the port the profiles on this sandbox point at), then any free port.
+pub async fn ensure_local_preferring(
+    sandbox_dir: &Path,
+    usual_port: Option<u16>,
+) -> Result<LocalSandbox> {
     let dir = prepare_dir(sandbox_dir)?;
     let state_file = dir.join(STATE_FILE);
     let server_file = dir.join(SERVER_FILE);
@@ -93,9 +102,14 @@ pub async fn ensure_local(sandbox_dir: &Path) -> Result<LocalSandbox> {
             Ok(()) => {
                 // We own the directory now. Someone may have published a server between our health check
                 // and the lock (and then exited); either way, what is in server.json is stale.
-                let previous_port: Vec<u16> = info.map(|i| i.port).filter(|p| *p != 0).into_iter().collect();
+                let ports: Vec<u16> = info
+                    .map(|i| i.port)
+                    .into_iter()
+                    .chain(usual_port)
+                    .filter(|p| *p != 0)
+                    .collect();
                 let sandbox =
-                    start_owned(&dir, &state_file, &previous_port, false, Seed::demo(), lock).await?;
+                    start_owned(&dir, &state_file, &ports, false, Seed::demo(), lock).await?;
                 return Ok(LocalSandbox::Owned(sandbox));
             }
             Err(TryLockError::WouldBlock) => {
