@@ -1,0 +1,1 @@
+//! okta365 graph client.

@@ -1,0 +1,1 @@
+//! okta365 okta client.
