@@ -50,9 +50,10 @@ describe("App", () => {
     expect(byTestId("rail-step-microsoft")?.getAttribute("aria-current")).toBe("step");
     expect(byTestId("status-profile")?.textContent).toBe("Sandbox");
     expect(byTestId("status-sandbox")?.textContent).toBe("Sandbox");
+    // A sandbox profile's form is filled in and editable.
     expect((byTestId("ms-tenant") as HTMLInputElement).value).toBe("contoso.onmicrosoft.com");
-    expect((byTestId("ms-tenant") as HTMLInputElement).readOnly).toBe(true);
-    expect((byTestId("ms-credential") as HTMLInputElement).value).toBe("Stored in the OS keychain");
+    expect((byTestId("ms-tenant") as HTMLInputElement).readOnly).toBe(false);
+    expect((byTestId("ms-client-id") as HTMLInputElement).value).toBe("4f1c2a9e-0b7d-4c55-9a31-6e2f8d0c7b14");
     expect((byTestId("profile-switcher") as HTMLSelectElement).value).toBe(engine.activeId);
     await waitFor(() => expect(engine.profiles[0].wizardStep).toBe("microsoft"));
   });
@@ -106,22 +107,28 @@ describe("App", () => {
     expect(byTestId("status-profile")?.textContent).toBe("Lab");
   });
 
-  it("Connect my tenants: empty, editable Microsoft form that says it is not saved", async () => {
+  it("Connect my tenants: asks for a profile name, creates the profile, then an empty Microsoft form", async () => {
+    engine.addProfile({ name: "My tenants" });
     render(App);
     await ready();
     await fireEvent.click(byTestId("welcome-connect-tenants")!);
+    const name = byTestId("welcome-profile-name") as HTMLInputElement;
+    expect(name.value, "the default name is one no profile has").toBe("My tenants 2");
+    expect(engine.callsOf("create_tenant_profile")).toHaveLength(0);
+
+    await fireEvent.input(name, { target: { value: "my tenants" } });
+    expect(screen.getByText(/exists already; choose another name/)).toBeTruthy();
+    expect((byTestId("welcome-create-profile") as HTMLButtonElement).disabled).toBe(true);
+
+    await fireEvent.input(name, { target: { value: "Contoso" } });
+    await fireEvent.click(byTestId("welcome-create-profile")!);
     await waitFor(() => expect(byTestId("step-microsoft")).not.toBeNull());
+    expect(engine.callsOf("create_tenant_profile").map((c) => c.args)).toEqual([{ name: "Contoso" }]);
+    expect(byTestId("status-profile")?.textContent).toBe("Contoso");
     const tenant = byTestId("ms-tenant") as HTMLInputElement;
     expect(tenant.value).toBe("");
     expect(tenant.readOnly).toBe(false);
-    expect(screen.getByText("Not saved yet")).toBeTruthy();
-    expect(screen.queryByRole("button", { name: /save/i })).toBeNull();
-
-    await fireEvent.input(tenant, { target: { value: "not a tenant" } });
-    await fireEvent.blur(tenant);
-    expect(tenant.getAttribute("aria-invalid")).toBe("true");
-    expect(screen.getByText(/Use the directory \(tenant\) ID GUID or a domain/)).toBeTruthy();
-    expect(engine.calls.map((c) => c.cmd)).toEqual(["app_info", "list_profiles"]);
+    expect((byTestId("ms-test") as HTMLButtonElement).disabled, "nothing to test before a save").toBe(true);
   });
 
   it("shows the engine's message in the error banner", async () => {

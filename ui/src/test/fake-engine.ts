@@ -2,8 +2,82 @@
 // It follows docs/architecture.md: the same command names, argument names, JSON shapes and error
 // codes. Install it with `installFakeEngine()`, which routes `invoke` to it through `mockIPC`.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { ApiError, AppInfo, Profile, Progress, StepId } from "../lib/ipc";
+import type {
+  ApiError,
+  AppInfo,
+  CheckStep,
+  ConnectionTarget,
+  ConnectionTest,
+  CredentialInfo,
+  CredentialKind,
+  FieldCheck,
+  FieldId,
+  OperationId,
+  Profile,
+  Progress,
+  SaveMicrosoftRequest,
+  SaveOktaRequest,
+  StepId,
+} from "../lib/ipc";
+import { DEFAULT_OPERATIONS } from "../lib/state/operations";
 import { isStepId } from "../lib/state/steps";
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const LABELS: Record<CredentialKind, string> = {
+  "okta.api_token": "Okta API token",
+  "okta.private_key": "Okta private key",
+  "entra.client_secret": "Entra client secret",
+  "entra.client_certificate": "Entra certificate",
+};
+
+/**
+ * A few of the engine's field rules, enough to drive the forms (the real ones are tested in Rust):
+ * GUIDs, the client id that is really a secret ID, `-admin` in an Okta URL, `0oa` client ids.
+ */
+export function fakeCheck(field: FieldId, value: string): FieldCheck {
+  const v = value.trim();
+  const ok = (normalized: string | null = null, note: string | null = null): FieldCheck => ({ field, ok: true, message: null, normalized, note });
+  const bad = (message: string): FieldCheck => ({ field, ok: false, message, normalized: null, note: null });
+  switch (field) {
+    case "msTenant":
+      return GUID.test(v) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v)
+        ? ok(v.toLowerCase())
+        : bad("Use the directory (tenant) ID GUID or a domain such as contoso.onmicrosoft.com.");
+    case "msClientId":
+      if (GUID.test(v)) return ok(v.toLowerCase());
+      if (v.includes("~")) return bad("A client id is a GUID like 4f1c…; you pasted the secret value.");
+      return bad("A client id is a GUID like 4f1c…; you pasted the secret ID from Certificates & secrets");
+    case "msClientSecret":
+      return GUID.test(v) ? bad("That is a secret ID; paste the secret's Value instead.") : ok();
+    case "msCertificate":
+      return v.includes("BEGIN CERTIFICATE") && v.includes("PRIVATE KEY")
+        ? ok()
+        : bad("The PEM needs both the certificate and its private key.");
+    case "oktaOrgUrl": {
+      if (!/^https?:\/\//.test(v)) return bad("That is not a URL; use the form https://acme.okta.com.");
+      if (v.includes("-admin.")) return ok(v.replace("-admin.", "."), "“-admin” was removed: that is the admin console's address.");
+      return ok(v.replace(/\/+$/, ""));
+    }
+    case "oktaApiToken":
+      return v.length >= 20 ? ok() : bad("An Okta API token is 42 characters long; this one is too short.");
+    case "oktaClientId":
+      return v.startsWith("0oa") ? ok(v) : bad("An Okta client id starts with 0oa.");
+    case "oktaPrivateKey":
+      return v.includes("PRIVATE KEY") || v.includes('"d"') ? ok() : bad("Paste a private key: PEM or a JWK with its private part.");
+  }
+}
+
+/** A passing test of `target` with the usual check ids. */
+export function passingTest(target: ConnectionTarget): ConnectionTest {
+  const ids = target === "microsoft" ? ["token", "tenant", "permissions:guests", "expiry"] : ["token", "scope:okta.users.read", "scope:okta.logs.read"];
+  return {
+    target,
+    ok: true,
+    testedAt: "2026-03-01T10:00:00Z",
+    steps: ids.map((id): CheckStep => ({ id, label: `Check ${id}`, status: "ok", detail: `${id} fine`, fix: null, link: null })),
+  };
+}
 
 export interface Call {
   cmd: string;
@@ -28,6 +102,13 @@ export class FakeEngine {
   ].map(([step, message], done) => ({ operation: "create_sandbox_profile", step, done, total: 4, message }));
   /** When set, `create_sandbox_profile` waits for the promise right after reporting that step. */
   progressGate = new Map<string, Promise<void>>();
+  credentials: CredentialInfo[] = [];
+  /** What test_microsoft / test_okta answer, and the checks they report while running. */
+  tests: Record<ConnectionTarget, ConnectionTest> = { microsoft: passingTest("microsoft"), okta: passingTest("okta") };
+  /** When set, a test waits for the promise after reporting its first check. */
+  testGate: Promise<void> | null = null;
+  check: (field: FieldId, value: string) => FieldCheck = fakeCheck;
+  #keys = 0;
   #seq = 0;
 
   info(): AppInfo {
@@ -54,10 +135,37 @@ export class FakeEngine {
       embeddedSandbox: true,
       wizardStep: "welcome",
       createdAt: "2026-01-01T00:00:00Z",
+      microsoft: {
+        tenant: partial.msTenant ?? "contoso.onmicrosoft.com",
+        clientId: partial.msClientId ?? "4f1c2a9e-0b7d-4c55-9a31-6e2f8d0c7b14",
+        credentialKind: "secret",
+      },
+      okta: { orgUrl: "http://127.0.0.1:41234", auth: "apiToken", clientId: null, keyId: null, identitySourceId: null },
+      operations: [...DEFAULT_OPERATIONS],
       ...partial,
     };
     this.profiles.push(profile);
     return profile;
+  }
+
+  /** Stores credential metadata the way the engine's keychain save does (replacing one of the same kind). */
+  store(profileId: string, kind: CredentialKind, extra: Partial<CredentialInfo> = {}): CredentialInfo {
+    const p = this.#find(profileId);
+    const info: CredentialInfo = {
+      profileId: p.id,
+      profileName: p.name,
+      kind,
+      label: LABELS[kind],
+      hint: null,
+      createdAt: "2026-02-01T09:00:00Z",
+      lastUsedAt: null,
+      expiresAt: null,
+      daysLeft: null,
+      expiryWarning: false,
+      ...extra,
+    };
+    this.credentials = [...this.credentials.filter((c) => !(c.profileId === p.id && c.kind === kind)), info];
+    return info;
   }
 
   #find(id: unknown): Profile {
@@ -112,6 +220,94 @@ export class FakeEngine {
           throw { code: "invalid_input", message: `Unknown step "${String(args.step)}".` } satisfies ApiError;
         p.wizardStep = args.step as StepId;
         return structuredClone(p);
+      }
+      case "validate_field":
+        return this.check(args.field as FieldId, String(args.value));
+      case "create_tenant_profile": {
+        const name = String(args.name ?? "").trim();
+        if (this.profiles.some((p) => p.name.toLowerCase() === name.toLowerCase()))
+          throw { code: "already_exists", message: `A profile named "${name}" exists already.` } satisfies ApiError;
+        const p = this.addProfile({
+          name,
+          kind: "tenant",
+          oktaOrgUrl: "",
+          entraLoginUrl: "https://login.microsoftonline.com",
+          graphUrl: "https://graph.microsoft.com",
+          msTenant: null,
+          msClientId: null,
+          embeddedSandbox: false,
+          microsoft: null,
+          okta: { orgUrl: "", auth: null, clientId: null, keyId: null, identitySourceId: null },
+        });
+        this.activeId = p.id;
+        return structuredClone(p);
+      }
+      case "save_microsoft": {
+        const r = args.request as SaveMicrosoftRequest;
+        const p = this.#find(r.profileId);
+        const c = r.credential;
+        const kind = c === null ? (p.microsoft?.credentialKind ?? null) : c.kind === "secret" ? "secret" : "certificate";
+        if (c?.kind === "secret") this.store(p.id, "entra.client_secret", { hint: c.secret.slice(0, 3), expiresAt: c.expiresAt });
+        if (c && c.kind !== "secret") this.store(p.id, "entra.client_certificate", { hint: "3A4F" });
+        p.microsoft = { tenant: r.tenant, clientId: r.clientId, credentialKind: kind };
+        p.msTenant = r.tenant;
+        p.msClientId = r.clientId;
+        return structuredClone(p);
+      }
+      case "save_okta": {
+        const r = args.request as SaveOktaRequest;
+        const p = this.#find(r.profileId);
+        if (r.auth.kind === "apiToken" && r.auth.token) this.store(p.id, "okta.api_token", { hint: r.auth.token.slice(0, 3) });
+        if (r.auth.kind === "serviceApp" && r.auth.privateKey) this.store(p.id, "okta.private_key", { hint: "pasted" });
+        p.oktaOrgUrl = r.orgUrl;
+        p.okta = {
+          ...p.okta,
+          orgUrl: r.orgUrl,
+          auth: r.auth.kind,
+          clientId: r.auth.kind === "serviceApp" ? r.auth.clientId : null,
+          keyId: r.auth.kind === "serviceApp" ? (r.auth.keyId ?? p.okta.keyId) : null,
+        };
+        return structuredClone(p);
+      }
+      case "generate_okta_key": {
+        const p = this.#find(args.profileId);
+        const keyId = `k${++this.#keys}`;
+        this.store(p.id, "okta.private_key", { hint: keyId });
+        p.okta = { ...p.okta, keyId };
+        return { keyId, publicJwk: JSON.stringify({ kty: "EC", crv: "P-256", kid: keyId, x: "x", y: "y" }, null, 2) };
+      }
+      case "set_operations": {
+        const p = this.#find(args.profileId);
+        p.operations = [...(args.operations as OperationId[])];
+        return structuredClone(p);
+      }
+      case "test_microsoft":
+      case "test_okta": {
+        const target: ConnectionTarget = cmd === "test_microsoft" ? "microsoft" : "okta";
+        this.#find(args.profileId);
+        if (!args.onProgress) throw { code: "invalid_input", message: "missing onProgress channel" } satisfies ApiError;
+        const result = this.tests[target];
+        for (const [i, step] of result.steps.entries()) {
+          sendOnChannel(args.onProgress, i, { operation: cmd, step: step.id, done: i, total: result.steps.length, message: step.label });
+          if (i === 0 && this.testGate) await this.testGate;
+        }
+        return structuredClone(result);
+      }
+      case "list_credentials":
+        return structuredClone(this.credentials);
+      case "delete_credential": {
+        const before = this.credentials.length;
+        this.credentials = this.credentials.filter((c) => !(c.profileId === args.profileId && c.kind === args.kind));
+        if (this.credentials.length === before)
+          throw { code: "not_found", message: `No ${String(args.kind)} is stored for that profile.` } satisfies ApiError;
+        return null;
+      }
+      case "set_credential_expiry": {
+        const c = this.credentials.find((x) => x.profileId === args.profileId && x.kind === args.kind);
+        if (!c) throw { code: "not_found", message: `No ${String(args.kind)} is stored for that profile.` } satisfies ApiError;
+        c.expiresAt = (args.expiresAt as string | null) ?? null;
+        c.daysLeft = null;
+        return structuredClone(c);
       }
       default:
         throw `command ${cmd} not found`;

@@ -5,10 +5,19 @@ import { Channel, invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import type {
   ApiError,
   AppInfo,
+  ConnectionTest,
   CreateSandboxProfileRequest,
+  CredentialInfo,
+  CredentialKind,
   ErrorCode,
+  FieldCheck,
+  FieldId,
+  GeneratedKey,
+  OperationId,
   Profile,
   Progress,
+  SaveMicrosoftRequest,
+  SaveOktaRequest,
   StepId,
 } from "./types";
 
@@ -95,6 +104,33 @@ export const ipc = {
   removeProfile: (id: string): Promise<void> => call("remove_profile", { id }),
   setWizardStep: (id: string, step: StepId): Promise<Profile> =>
     call("set_wizard_step", { id, step }),
+
+  // Connecting the tenants (docs/connections.md).
+  /** Checks one form value the way the engine (and the CLI) will: a specific message, a normalized value, a note. */
+  validateField: (field: FieldId, value: string): Promise<FieldCheck> =>
+    call("validate_field", { field, value }),
+  /** "Connect my tenants": a profile on the real Microsoft and Okta endpoints, made active. */
+  createTenantProfile: (name: string): Promise<Profile> => call("create_tenant_profile", { name }),
+  /** Saves the Microsoft tenant, client id and (unless null) a new credential into the OS keychain. */
+  saveMicrosoft: (request: SaveMicrosoftRequest): Promise<Profile> => call("save_microsoft", { request }),
+  /** Saves the Okta org URL and how okta365 signs in to it. */
+  saveOkta: (request: SaveOktaRequest): Promise<Profile> => call("save_okta", { request }),
+  /** Generates (and keeps in the OS keychain) a key pair for the Okta API service app; returns its public JWK. */
+  generateOktaKey: (profileId: string): Promise<GeneratedKey> => call("generate_okta_key", { profileId }),
+  setOperations: (profileId: string, operations: OperationId[]): Promise<Profile> =>
+    call("set_operations", { profileId, operations }),
+  /** Runs the Microsoft checks; `onProgress` hears each one as it starts. */
+  testMicrosoft: (profileId: string, onProgress?: (progress: Progress) => void): Promise<ConnectionTest> =>
+    call("test_microsoft", { profileId, onProgress: progressChannel(onProgress) }),
+  /** Runs the Okta checks; `onProgress` hears each one as it starts. */
+  testOkta: (profileId: string, onProgress?: (progress: Progress) => void): Promise<ConnectionTest> =>
+    call("test_okta", { profileId, onProgress: progressChannel(onProgress) }),
+  /** Every stored credential of every profile (metadata only; never a secret). */
+  listCredentials: (): Promise<CredentialInfo[]> => call("list_credentials"),
+  deleteCredential: (profileId: string, kind: CredentialKind): Promise<void> =>
+    call("delete_credential", { profileId, kind }),
+  setCredentialExpiry: (profileId: string, kind: CredentialKind, expiresAt: string | null): Promise<CredentialInfo> =>
+    call("set_credential_expiry", { profileId, kind, expiresAt }),
 };
 
 /** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */

@@ -21,7 +21,7 @@ export const STEPS: readonly StepInfo[] = [
   { id: "imports", label: "Imports", hint: "Anything-as-a-Source", available: false },
   { id: "review", label: "Review & run", hint: "Preview, then apply", available: false },
   { id: "history", label: "History", hint: "Runs, step by step", available: false },
-  { id: "credentials", label: "Credentials", hint: "Secrets in the OS keychain", available: false },
+  { id: "credentials", label: "Credentials", hint: "Secrets in the OS keychain", available: true },
 ];
 
 export const STEP_IDS: readonly StepId[] = STEPS.map((s) => s.id);

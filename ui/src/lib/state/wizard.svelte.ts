@@ -7,25 +7,16 @@ import {
   type ApiError,
   type AppInfo,
   type Backend,
+  type ConnectionTest,
   type Profile,
   type Progress,
   type StepId,
+  type ConnectionTarget,
 } from "../ipc";
 import { nextStep, previousStep } from "./steps";
 
-/** How okta365 will sign in to Okta. */
-export type OktaAuth = "private_key_jwt" | "api_token";
-
-/** What the admin typed into the empty tenant forms. Memory only; never a secret, never saved yet. */
-export interface TenantDraft {
-  msTenant: string;
-  msClientId: string;
-  oktaOrgUrl: string;
-  oktaAuth: OktaAuth;
-}
-
 /** What the wizard is waiting for, so the right control can show progress and stay disabled. */
-export type Busy = "loading" | "sandbox" | "select" | null;
+export type Busy = "loading" | "sandbox" | "tenant" | "select" | null;
 
 export class Wizard {
   info = $state<AppInfo | null>(null);
@@ -44,11 +35,12 @@ export class Wizard {
    */
   startupError = $state<ApiError | null>(null);
   /**
-   * The admin chose "Connect my tenants": the tenant steps show empty forms instead of the active
-   * profile's values. Nothing is saved from them until the connector steps arrive.
+   * The last connection test of each profile and target in this session (memory only): a step shows
+   * it again when the admin comes back, and the rail marks a step whose test passed.
    */
-  connecting = $state(false);
-  draft = $state<TenantDraft>({ msTenant: "", msClientId: "", oktaOrgUrl: "", oktaAuth: "private_key_jwt" });
+  tests = $state<Record<string, Partial<Record<ConnectionTarget, ConnectionTest>>>>({});
+  /** The `data-testid` of a field the next step should focus (Credentials → Replace). */
+  focusField = $state<string | null>(null);
 
   readonly active: Profile | null = $derived(
     this.profiles.find((p) => p.id === this.activeId) ?? null,
@@ -61,6 +53,28 @@ export class Wizard {
 
   constructor(backend: Backend = ipc) {
     this.#backend = backend;
+  }
+
+  /** The backend the steps call for their own work (saving forms, tests, credentials). */
+  get backend(): Backend {
+    return this.#backend;
+  }
+
+  /** The last test of `target` on the active profile in this session, if any. */
+  lastTest(target: ConnectionTarget, profileId = this.activeId): ConnectionTest | null {
+    return profileId ? (this.tests[profileId]?.[target] ?? null) : null;
+  }
+
+  /** Keeps a test result for this session. */
+  recordTest(profileId: string, test: ConnectionTest): void {
+    this.tests[profileId] = { ...this.tests[profileId], [test.target]: test };
+  }
+
+  /** A name for a new tenant profile that no profile has yet: "My tenants", "My tenants 2", … */
+  suggestProfileName(base = "My tenants"): string {
+    const taken = new Set(this.profiles.map((p) => p.name.toLowerCase()));
+    if (!taken.has(base.toLowerCase())) return base;
+    for (let i = 2; ; i++) if (!taken.has(`${base} ${i}`.toLowerCase())) return `${base} ${i}`;
   }
 
   /** Loads app info and profiles; opens the active profile at its saved step. */
@@ -88,7 +102,6 @@ export class Wizard {
 
   /** Shows `step` and, when a profile is active, remembers it there so a restart reopens it. */
   async goTo(step: StepId): Promise<void> {
-    if (step === "welcome") this.connecting = false;
     this.step = step;
     const profile = this.active;
     if (!profile || profile.wizardStep === step) return;
@@ -124,7 +137,6 @@ export class Wizard {
       });
       this.#upsert(profile);
       this.activeId = profile.id;
-      this.connecting = false;
       this.busy = null;
       this.progress = null;
       await this.goTo("microsoft");
@@ -137,13 +149,39 @@ export class Wizard {
   }
 
   /**
-   * "Connect my tenants": shows the Microsoft step with an empty form. No profile is created and the
-   * active profile's saved step is left alone, because nothing from that form is saved yet.
+   * "Connect my tenants": creates a profile named `name` on the real Microsoft and Okta endpoints,
+   * makes it active and opens its (empty) Microsoft step. Resolves true once that is done.
    */
-  connectTenants(): void {
+  async connectTenants(name: string): Promise<boolean> {
+    if (this.busy) return false;
+    this.busy = "tenant";
     this.error = null;
-    this.connecting = true;
-    this.step = "microsoft";
+    try {
+      const profile = await this.#backend.createTenantProfile(name.trim());
+      this.#upsert(profile);
+      this.activeId = profile.id;
+      this.busy = null;
+      await this.goTo("microsoft");
+      return true;
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /** Takes a profile the backend answered with (after a save) as the current truth. */
+  updateProfile(profile: Profile): void {
+    this.#upsert(profile);
+  }
+
+  /** Opens `step` of `profileId` (switching profiles first when needed) and focuses a field there. */
+  async openField(profileId: string, step: StepId, testid: string): Promise<void> {
+    if (profileId !== this.activeId) await this.selectProfile(profileId);
+    if (this.activeId !== profileId) return;
+    this.focusField = testid;
+    await this.goTo(step);
   }
 
   /** Switches the active profile and opens it at its saved step. */
@@ -155,7 +193,6 @@ export class Wizard {
       const profile = await this.#backend.selectProfile(id);
       this.#upsert(profile);
       this.activeId = profile.id;
-      this.connecting = false;
       this.#stepSeq++;
       this.step = profile.wizardStep;
     } catch (error) {

@@ -200,24 +200,63 @@ describe("navigation", () => {
 });
 
 describe("connect my tenants", () => {
-  it("shows the Microsoft step with empty forms and creates or saves nothing", async () => {
+  it("creates a tenant profile with the given name, makes it active and opens its Microsoft step", async () => {
     engine.activeId = engine.addProfile({ wizardStep: "welcome" }).id;
     const w = new Wizard();
     await w.load();
-    w.connectTenants();
+    expect(await w.connectTenants("  Contoso  ")).toBe(true);
+    expect(engine.callsOf("create_tenant_profile").map((c) => c.args)).toEqual([{ name: "Contoso" }]);
+    expect(w.active?.name).toBe("Contoso");
+    expect(w.active?.kind).toBe("tenant");
+    expect(w.active?.microsoft).toBeNull();
     expect(w.step).toBe("microsoft");
-    expect(w.connecting).toBe(true);
-    expect(w.draft).toEqual({ msTenant: "", msClientId: "", oktaOrgUrl: "", oktaAuth: "private_key_jwt" });
-    expect(engine.calls.map((c) => c.cmd)).not.toContain("create_sandbox_profile");
-    expect(engine.callsOf("set_wizard_step")).toHaveLength(0);
+    expect(engine.callsOf("set_wizard_step").map((c) => c.args)).toEqual([{ id: w.active?.id, step: "microsoft" }]);
+    expect(w.busy).toBeNull();
   });
 
-  it("going back to Welcome leaves connect mode", async () => {
+  it("a refused name stays on Welcome with the engine's message", async () => {
     const w = new Wizard();
     await w.load();
-    w.connectTenants();
-    await w.goTo("welcome");
-    expect(w.connecting).toBe(false);
+    engine.failNext.set("create_tenant_profile", { code: "already_exists", message: 'A profile named "Lab" exists already.' });
+    expect(await w.connectTenants("Lab")).toBe(false);
+    expect(w.step).toBe("welcome");
+    expect(w.active).toBeNull();
+    expect(w.error?.code).toBe("already_exists");
+  });
+
+  it("suggests a profile name no profile has yet", async () => {
+    engine.addProfile({ name: "My tenants" });
+    engine.addProfile({ name: "my tenants 2" });
+    const w = new Wizard();
+    await w.load();
+    expect(w.suggestProfileName()).toBe("My tenants 3");
+    expect(w.suggestProfileName("Contoso")).toBe("Contoso");
+  });
+});
+
+describe("connection tests in this session", () => {
+  it("keeps the last test per profile and target", async () => {
+    const w = new Wizard();
+    await w.load();
+    expect(w.lastTest("okta", "p1")).toBeNull();
+    const test = { target: "okta" as const, ok: true, steps: [], testedAt: "2026-03-01T10:00:00Z" };
+    w.recordTest("p1", test);
+    expect(w.lastTest("okta", "p1")).toEqual(test);
+    expect(w.lastTest("microsoft", "p1")).toBeNull();
+  });
+});
+
+describe("openField", () => {
+  it("switches to the profile, opens the step and asks it to focus the field", async () => {
+    const a = engine.addProfile({ wizardStep: "credentials" });
+    const b = engine.addProfile({ name: "Other", wizardStep: "welcome" });
+    engine.activeId = a.id;
+    const w = new Wizard();
+    await w.load();
+    await w.openField(b.id, "okta", "okta-private-key");
+    expect(w.active?.id).toBe(b.id);
+    expect(w.step).toBe("okta");
+    expect(w.focusField).toBe("okta-private-key");
   });
 });
 
