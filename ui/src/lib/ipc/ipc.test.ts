@@ -46,6 +46,81 @@ describe("ipc commands", () => {
   });
 });
 
+describe("connection commands (docs/connections.md)", () => {
+  it("call each command with the argument names the Tauri commands take", async () => {
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, JSON.parse(JSON.stringify(args ?? {})) as Record<string, unknown>]);
+      return cmd === "list_credentials" ? [] : { cmd };
+    });
+
+    await ipc.validateField("msClientId", "abc");
+    await ipc.createTenantProfile("Contoso");
+    await ipc.saveMicrosoft({
+      profileId: "p1",
+      tenant: "contoso.onmicrosoft.com",
+      clientId: "4f1c2a9e-0b7d-4c55-9a31-6e2f8d0c7b14",
+      credential: { kind: "secret", secret: "s3cr3t", expiresAt: "2026-10-01" },
+    });
+    await ipc.saveOkta({ profileId: "p1", orgUrl: "https://acme.okta.com", auth: { kind: "apiToken", token: null } });
+    await ipc.generateOktaKey("p1");
+    await ipc.setOperations("p1", ["licenses", "guests"]);
+    await ipc.testMicrosoft("p1");
+    await ipc.testOkta("p1");
+    await ipc.listCredentials();
+    await ipc.deleteCredential("p1", "okta.api_token");
+    await ipc.setCredentialExpiry("p1", "entra.client_secret", null);
+
+    expect(seen).toEqual([
+      ["validate_field", { field: "msClientId", value: "abc" }],
+      ["create_tenant_profile", { name: "Contoso" }],
+      [
+        "save_microsoft",
+        {
+          request: {
+            profileId: "p1",
+            tenant: "contoso.onmicrosoft.com",
+            clientId: "4f1c2a9e-0b7d-4c55-9a31-6e2f8d0c7b14",
+            credential: { kind: "secret", secret: "s3cr3t", expiresAt: "2026-10-01" },
+          },
+        },
+      ],
+      ["save_okta", { request: { profileId: "p1", orgUrl: "https://acme.okta.com", auth: { kind: "apiToken", token: null } } }],
+      ["generate_okta_key", { profileId: "p1" }],
+      ["set_operations", { profileId: "p1", operations: ["licenses", "guests"] }],
+      ["test_microsoft", { profileId: "p1", onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) }],
+      ["test_okta", { profileId: "p1", onProgress: expect.stringMatching(/^__CHANNEL__:\d+$/) }],
+      ["list_credentials", {}],
+      ["delete_credential", { profileId: "p1", kind: "okta.api_token" }],
+      ["set_credential_expiry", { profileId: "p1", kind: "entra.client_secret", expiresAt: null }],
+    ]);
+  });
+
+  it("testOkta streams each check to onProgress and answers the ConnectionTest", async () => {
+    const heard: string[] = [];
+    const result = { target: "okta", ok: false, steps: [], testedAt: "2026-03-01T10:00:00Z" };
+    mockIPC((_cmd, args) => {
+      const { onProgress } = args as { onProgress: { id: number } };
+      sendOnChannel(onProgress, 0, { operation: "test_okta", step: "token", done: 0, total: 2, message: "Token" });
+      sendOnChannel(onProgress, 1, { operation: "test_okta", step: "scope:okta.users.read", done: 1, total: 2, message: "Users" });
+      return result;
+    });
+    await expect(ipc.testOkta("p1", (p) => heard.push(p.step))).resolves.toEqual(result);
+    expect(heard).toEqual(["token", "scope:okta.users.read"]);
+  });
+
+  it("a refused save rejects with the engine's code and message", async () => {
+    mockIPC(() => {
+      throw { code: "invalid_input", message: "The PFX password is wrong; type it again." };
+    });
+    const error = await ipc
+      .saveMicrosoft({ profileId: "p1", tenant: "t", clientId: "c", credential: { kind: "certificatePfx", pfxBase64: "AA==", password: "x" } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpcError);
+    expect(error).toMatchObject({ code: "invalid_input", message: "The PFX password is wrong; type it again." });
+  });
+});
+
 describe("progress", () => {
   const report = (step: string, done: number): Progress => ({
     operation: "create_sandbox_profile",
