@@ -132,8 +132,10 @@ export class MicrosoftForm {
     this.#sync();
   }
 
+  /** A PFX file takes the place of pasted PEM text (which is dropped). */
   setPfx(file: PfxFile | null): void {
     this.pfx = file;
+    if (file) this.certificate.clear();
     this.saved = false;
     this.#sync();
   }
@@ -145,7 +147,9 @@ export class MicrosoftForm {
 
   /** Some value is known to be wrong: Save stays disabled until it is fixed. */
   get blocked(): boolean {
-    const fields = [this.tenant, this.clientId, this.kind === "secret" ? this.secret : this.certificate];
+    const fields = [this.tenant, this.clientId];
+    if (this.kind === "secret") fields.push(this.secret);
+    else if (!this.pfx) fields.push(this.certificate);
     return fields.some((f) => f.invalid);
   }
 
@@ -348,16 +352,23 @@ export async function copyText(text: string, element: HTMLElement | null): Promi
   }
 }
 
-/** Reads a chosen file as text (a .pem). */
+function read(file: File, as: "text" | "dataUrl"): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error(`${file.name} could not be read`));
+    if (as === "text") reader.readAsText(file);
+    else reader.readAsDataURL(file);
+  });
+}
+
+/** Reads a chosen file as text (a .pem), in the browser. */
 export function readText(file: File): Promise<string> {
-  return file.text();
+  return read(file, "text");
 }
 
 /** Reads a chosen file as base64 (a .pfx), in the browser. */
 export async function readBase64(file: File): Promise<string> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let binary = "";
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  return btoa(binary);
+  const url = await read(file, "dataUrl");
+  return url.slice(url.indexOf(",") + 1);
 }
