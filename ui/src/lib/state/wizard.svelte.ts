@@ -1,6 +1,6 @@
 // The wizard's state: what the backend told us (app info, profiles, the active one), which step is
-// shown, what is in flight, and the last error. Components read it and call its methods; only this
-// class talks to the backend.
+// shown, what is in flight, and the last error. Components read it and call its methods; the steps'
+// own work (forms, tests, credentials) goes through `wizard.backend`, never straight to Tauri.
 import {
   ipc,
   toIpcError,
@@ -58,6 +58,11 @@ export class Wizard {
   /** The backend the steps call for their own work (saving forms, tests, credentials). */
   get backend(): Backend {
     return this.#backend;
+  }
+
+  /** The connection steps of the active profile whose last test in this session passed. */
+  get connectedSteps(): StepId[] {
+    return (["microsoft", "okta"] as const).filter((t) => this.lastTest(t)?.ok === true);
   }
 
   /** The last test of `target` on the active profile in this session, if any. */

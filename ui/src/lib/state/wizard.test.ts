@@ -291,3 +291,16 @@ describe("profiles", () => {
     expect(w.error?.code).toBe("not_found");
   });
 });
+
+describe("connected steps", () => {
+  it("are the active profile's steps whose last test passed", async () => {
+    engine.activeId = engine.addProfile().id;
+    const w = new Wizard();
+    await w.load();
+    expect(w.connectedSteps).toEqual([]);
+    w.recordTest(engine.activeId, { target: "okta", ok: true, steps: [], testedAt: "2026-03-01T10:00:00Z" });
+    w.recordTest(engine.activeId, { target: "microsoft", ok: false, steps: [], testedAt: "2026-03-01T10:00:00Z" });
+    w.recordTest("other", { target: "microsoft", ok: true, steps: [], testedAt: "2026-03-01T10:00:00Z" });
+    expect(w.connectedSteps).toEqual(["okta"]);
+  });
+});
