@@ -9,6 +9,17 @@ const COMMANDS: &[&str] = &[
     "select_profile",
     "remove_profile",
     "set_wizard_step",
+    "validate_field",
+    "create_tenant_profile",
+    "save_microsoft",
+    "save_okta",
+    "generate_okta_key",
+    "set_operations",
+    "test_microsoft",
+    "test_okta",
+    "list_credentials",
+    "delete_credential",
+    "set_credential_expiry",
 ];
 
 fn main() {

@@ -64,6 +64,17 @@ pub fn run() -> Result<i32> {
             commands::select_profile,
             commands::remove_profile,
             commands::set_wizard_step,
+            commands::validate_field,
+            commands::create_tenant_profile,
+            commands::save_microsoft,
+            commands::save_okta,
+            commands::generate_okta_key,
+            commands::set_operations,
+            commands::test_microsoft,
+            commands::test_okta,
+            commands::list_credentials,
+            commands::delete_credential,
+            commands::set_credential_expiry,
         ])
         .build(context)?;
 

@@ -5,6 +5,7 @@
 //! Changing one of these changes the front end's types: run
 //! `UPDATE_BINDINGS=1 cargo test -p okta365-engine --test bindings` and commit the regenerated files.
 
+use okta365_secrets::Secret;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -150,6 +151,409 @@ pub struct Profile {
     pub wizard_step: StepId,
     /// When the profile was created (RFC 3339).
     pub created_at: String,
+    /// The Microsoft connection, once a tenant and client id are saved.
+    pub microsoft: Option<MicrosoftConnection>,
+    /// The Okta connection (`orgUrl` is empty until the Okta step saved one).
+    pub okta: OktaConnection,
+    /// The operations enabled on this profile; they decide what Test connection checks.
+    pub operations: Vec<OperationId>,
+}
+
+/// How a profile connects to Microsoft (non-secret settings only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MicrosoftConnection {
+    /// Tenant id (GUID) or verified domain.
+    pub tenant: String,
+    /// Client id (GUID) of the Entra app registration.
+    pub client_id: String,
+    /// Which credential is stored for it; `null` when none is.
+    pub credential_kind: Option<MicrosoftCredentialKind>,
+}
+
+/// The kind of credential a Microsoft connection uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum MicrosoftCredentialKind {
+    /// A client secret (`entra.client_secret`).
+    Secret,
+    /// A certificate with its private key (`entra.client_certificate`).
+    Certificate,
+}
+
+/// How a profile connects to Okta (non-secret settings only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OktaConnection {
+    /// The org URL, e.g. `https://acme.okta.com`; empty until set.
+    pub org_url: String,
+    /// The auth method; `null` until one is saved (or after its credential was deleted).
+    pub auth: Option<OktaAuthKind>,
+    /// Client id (`0oa…`) of the API service app, when one was saved.
+    pub client_id: Option<String>,
+    /// Key id (`kid`) of the service app's private key, when known.
+    pub key_id: Option<String>,
+    /// The Okta identity source used by imports, when set.
+    pub identity_source_id: Option<String>,
+}
+
+/// How okta365 authenticates to Okta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum OktaAuthKind {
+    /// An API token (`SSWS`), acting as the admin who created it.
+    ApiToken,
+    /// An OAuth 2.0 API service app: `private_key_jwt` client credentials, DPoP when the org asks.
+    ServiceApp,
+}
+
+/// Something okta365 does; each needs Graph roles and Okta scopes (`connect::requirements`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationId {
+    /// Assign licenses by Okta group.
+    Licenses,
+    /// Create and update member accounts in Entra.
+    MemberAccounts,
+    /// Keep Entra profiles in sync with Okta.
+    ProfileSync,
+    /// Invite and manage guest accounts.
+    Guests,
+    /// Block sign-in and remove licenses when a user leaves.
+    Deactivation,
+    /// Restore sign-in and licenses when a user returns.
+    Activation,
+    /// Send the manager an email about a change.
+    ManagerEmail,
+    /// Import users into Okta through an identity source.
+    Imports,
+}
+
+impl OperationId {
+    /// Every operation, in display order.
+    pub const ALL: [OperationId; 8] = [
+        OperationId::Licenses,
+        OperationId::MemberAccounts,
+        OperationId::ProfileSync,
+        OperationId::Guests,
+        OperationId::Deactivation,
+        OperationId::Activation,
+        OperationId::ManagerEmail,
+        OperationId::Imports,
+    ];
+
+    /// The identifier used in JSON, check ids and the store, e.g. `"memberAccounts"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationId::Licenses => "licenses",
+            OperationId::MemberAccounts => "memberAccounts",
+            OperationId::ProfileSync => "profileSync",
+            OperationId::Guests => "guests",
+            OperationId::Deactivation => "deactivation",
+            OperationId::Activation => "activation",
+            OperationId::ManagerEmail => "managerEmail",
+            OperationId::Imports => "imports",
+        }
+    }
+
+    /// Parses [`OperationId::as_str`] back.
+    pub fn parse(value: &str) -> Option<OperationId> {
+        OperationId::ALL.into_iter().find(|op| op.as_str() == value)
+    }
+
+    /// What it is, for people, e.g. "guest accounts".
+    pub fn label(self) -> &'static str {
+        match self {
+            OperationId::Licenses => "licenses",
+            OperationId::MemberAccounts => "member accounts",
+            OperationId::ProfileSync => "profile sync",
+            OperationId::Guests => "guest accounts",
+            OperationId::Deactivation => "deactivation",
+            OperationId::Activation => "activation",
+            OperationId::ManagerEmail => "manager email",
+            OperationId::Imports => "imports",
+        }
+    }
+}
+
+impl std::fmt::Display for OperationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A form field checked by `validate_field`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum FieldId {
+    /// Microsoft tenant id or domain.
+    MsTenant,
+    /// Entra app client id.
+    MsClientId,
+    /// Entra client secret value.
+    MsClientSecret,
+    /// Entra certificate (PEM with private key, or base64 of a PFX).
+    MsCertificate,
+    /// Okta org URL.
+    OktaOrgUrl,
+    /// Okta API token.
+    OktaApiToken,
+    /// Okta service app client id.
+    OktaClientId,
+    /// Okta service app private key (PEM or JWK).
+    OktaPrivateKey,
+}
+
+/// The result of checking one field value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldCheck {
+    /// The field checked.
+    pub field: FieldId,
+    /// Whether the value can be saved.
+    pub ok: bool,
+    /// What is wrong and how to fix it, when not ok.
+    pub message: Option<String>,
+    /// The value as it will be saved (trimmed, `-admin` stripped, …); never set for secret fields.
+    pub normalized: Option<String>,
+    /// Something worth knowing even though the value is fine (e.g. "`-admin` was removed").
+    pub note: Option<String>,
+}
+
+/// The credential to store for a Microsoft connection. Secret values are only ever read from the
+/// front end, never sent back (no `Serialize`).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum MicrosoftCredentialInput {
+    /// A client secret's value, with its end date when the admin knows it.
+    Secret {
+        /// The secret's Value (not its Secret ID).
+        #[ts(type = "string")]
+        secret: Secret,
+        /// When it expires (`YYYY-MM-DD` or RFC 3339), if known.
+        expires_at: Option<String>,
+    },
+    /// A PEM with the certificate and its private key.
+    CertificatePem {
+        /// The PEM text.
+        #[ts(type = "string")]
+        pem: Secret,
+    },
+    /// A PFX (PKCS #12) file and its password; converted to PEM when saved, the password is not kept.
+    CertificatePfx {
+        /// The PFX file, base64-encoded.
+        #[ts(type = "string")]
+        pfx_base64: Secret,
+        /// The PFX password.
+        #[ts(type = "string")]
+        password: Secret,
+    },
+}
+
+/// Save a profile's Microsoft connection.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveMicrosoftRequest {
+    /// The profile (id or name).
+    pub profile_id: String,
+    /// Tenant id (GUID) or verified domain.
+    pub tenant: String,
+    /// Client id (GUID) of the app registration.
+    pub client_id: String,
+    /// The credential to store; `null` keeps the stored one.
+    pub credential: Option<MicrosoftCredentialInput>,
+}
+
+/// How to authenticate to Okta, as entered.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum OktaAuthInput {
+    /// An API token; `null` keeps the stored one.
+    ApiToken {
+        /// The token.
+        #[ts(type = "string | null")]
+        token: Option<Secret>,
+    },
+    /// An API service app.
+    ServiceApp {
+        /// Its client id (`0oa…`).
+        client_id: String,
+        /// Its private key (PEM or JWK); `null` keeps the stored or generated one.
+        #[ts(type = "string | null")]
+        private_key: Option<Secret>,
+        /// The key id (`kid`) registered in Okta; `null` keeps the stored one (or takes the JWK's `kid`).
+        key_id: Option<String>,
+    },
+}
+
+/// Save a profile's Okta connection.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveOktaRequest {
+    /// The profile (id or name).
+    pub profile_id: String,
+    /// The org URL (an admin-console URL's `-admin` is removed).
+    pub org_url: String,
+    /// The auth method and its credential.
+    pub auth: OktaAuthInput,
+    /// The identity source used by imports; left out keeps the stored one, `""` clears it.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub identity_source_id: Option<String>,
+}
+
+/// A key pair generated for an Okta service app: the private key went to the OS keychain, the public
+/// JWK is for the admin to paste into Okta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedKey {
+    /// The key id (`kid`).
+    pub key_id: String,
+    /// Pretty JSON of the public JWK to paste into the app's Public keys in Okta.
+    pub public_jwk: String,
+}
+
+/// The outcome of one check of Test connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum CheckStatus {
+    /// It works.
+    Ok,
+    /// It does not work; `fix` says what to do.
+    Failed,
+    /// It works but needs attention soon (or could not be fully checked).
+    Warning,
+    /// Not run (not needed, or an earlier check failed).
+    Skipped,
+}
+
+/// One check of Test connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckStep {
+    /// Stable id, e.g. `token`, `permissions:guests`, `scope:okta.logs.read`.
+    pub id: String,
+    /// What is checked, for people.
+    pub label: String,
+    /// The outcome.
+    pub status: CheckStatus,
+    /// What was found (a tenant name, the roles granted, the vendor's error in plain words).
+    pub detail: Option<String>,
+    /// What to do about a failure or warning.
+    pub fix: Option<String>,
+    /// Where to do it (an admin console page).
+    pub link: Option<String>,
+}
+
+/// Which side a connection test checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ConnectionTarget {
+    /// The Microsoft tenant (Entra + Graph).
+    Microsoft,
+    /// The Okta org.
+    Okta,
+}
+
+/// The result of Test connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionTest {
+    /// What was tested.
+    pub target: ConnectionTarget,
+    /// True when no check failed (warnings and skipped checks are fine).
+    pub ok: bool,
+    /// Every check, in order.
+    pub steps: Vec<CheckStep>,
+    /// When it ran (RFC 3339).
+    pub tested_at: String,
+}
+
+/// What a stored credential is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+pub enum CredentialKind {
+    /// An Okta API token.
+    #[serde(rename = "okta.api_token")]
+    OktaApiToken,
+    /// An Okta service app's private key.
+    #[serde(rename = "okta.private_key")]
+    OktaPrivateKey,
+    /// An Entra client secret.
+    #[serde(rename = "entra.client_secret")]
+    EntraClientSecret,
+    /// An Entra certificate with its private key.
+    #[serde(rename = "entra.client_certificate")]
+    EntraClientCertificate,
+}
+
+impl CredentialKind {
+    /// The keychain kind.
+    pub fn to_secrets(self) -> okta365_secrets::CredentialKind {
+        use okta365_secrets::CredentialKind as K;
+        match self {
+            CredentialKind::OktaApiToken => K::OktaApiToken,
+            CredentialKind::OktaPrivateKey => K::OktaPrivateKey,
+            CredentialKind::EntraClientSecret => K::EntraClientSecret,
+            CredentialKind::EntraClientCertificate => K::EntraClientCertificate,
+        }
+    }
+
+    /// The DTO of a keychain kind.
+    pub fn from_secrets(kind: okta365_secrets::CredentialKind) -> Option<CredentialKind> {
+        use okta365_secrets::CredentialKind as K;
+        Some(match kind {
+            K::OktaApiToken => CredentialKind::OktaApiToken,
+            K::OktaPrivateKey => CredentialKind::OktaPrivateKey,
+            K::EntraClientSecret => CredentialKind::EntraClientSecret,
+            K::EntraClientCertificate => CredentialKind::EntraClientCertificate,
+            _ => return None,
+        })
+    }
+
+    /// Parses `okta.api_token` etc.
+    pub fn parse(value: &str) -> Option<CredentialKind> {
+        okta365_secrets::CredentialKind::parse(value).and_then(CredentialKind::from_secrets)
+    }
+
+    /// The stable identifier, e.g. `okta.api_token`.
+    pub fn as_str(self) -> &'static str {
+        self.to_secrets().as_str()
+    }
+}
+
+/// A stored credential's metadata (never its value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfo {
+    /// The profile it belongs to.
+    pub profile_id: String,
+    /// That profile's name.
+    pub profile_name: String,
+    /// What it is.
+    pub kind: CredentialKind,
+    /// A label for people, e.g. "Entra client secret".
+    pub label: String,
+    /// A non-secret hint to recognise it: the first 3 characters Microsoft shows for a client secret,
+    /// a certificate's thumbprint, an Okta key id.
+    pub hint: Option<String>,
+    /// When it was stored (RFC 3339).
+    pub created_at: String,
+    /// When it was last used (RFC 3339).
+    pub last_used_at: Option<String>,
+    /// When it expires (RFC 3339), when known.
+    pub expires_at: Option<String>,
+    /// Whole days until it expires (negative once expired).
+    pub days_left: Option<i32>,
+    /// True from 30 days before it expires (and after).
+    pub expiry_warning: bool,
 }
 
 /// Create a profile on a sandbox tenant.

@@ -31,15 +31,17 @@ const SANDBOX_HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 /// `Clone` shares the same engine (an `Arc` inside); it is `Send + Sync`.
 #[derive(Clone, Debug)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     paths: Paths,
     store: Arc<Store>,
-    keychain: Keychain,
+    pub(crate) keychain: Keychain,
     http: reqwest::Client,
+    /// The client for calls to Okta and Microsoft (no overall timeout: the clients set their own).
+    pub(crate) vendor_http: reqwest::Client,
     /// The data dir's sandbox once this engine ensured or served it. An owned one runs in this process
     /// and is stopped by [`Engine::shutdown`].
     local_sandbox: tokio::sync::Mutex<Option<LocalSandbox>>,
@@ -59,12 +61,18 @@ impl Engine {
             .timeout(SANDBOX_HEALTH_TIMEOUT)
             .build()
             .map_err(|e| Error::Task(format!("the HTTP client could not be created ({e})")))?;
+        let vendor_http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Task(format!("the HTTP client could not be created ({e})")))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 paths,
                 store: Arc::new(store),
                 keychain: Keychain::for_build(),
                 http,
+                vendor_http,
                 local_sandbox: tokio::sync::Mutex::new(None),
                 resume_gate: Arc::new(tokio::sync::RwLock::new(())),
             }),
@@ -172,6 +180,12 @@ impl Engine {
             wizard_step: StepId::Microsoft.as_str().to_owned(),
             created_at: now,
             updated_at: now,
+            ms_credential_kind: Some(crate::connect::MS_SECRET.to_owned()),
+            okta_auth: Some(crate::connect::OKTA_API_TOKEN.to_owned()),
+            okta_client_id: None,
+            okta_key_id: None,
+            okta_identity_source_id: None,
+            operations: crate::connect::default_operation_ids(),
         };
         let secrets = [
             (
@@ -199,11 +213,13 @@ impl Engine {
         }
         let credentials: Vec<CredentialRecord> = secrets
             .iter()
-            .map(|(kind, _)| CredentialRecord {
+            .map(|(kind, secret)| CredentialRecord {
                 profile_id: id,
                 kind: kind.as_str().to_owned(),
                 label: kind.label().to_owned(),
-                hint: None,
+                // Microsoft's own hint for a client secret: its first 3 characters.
+                hint: (*kind == CredentialKind::EntraClientSecret)
+                    .then(|| secret.expose().chars().take(3).collect()),
                 created_at: now,
                 last_used_at: None,
                 expires_at: None,
@@ -411,7 +427,7 @@ impl Engine {
     }
 
     /// Waits until a [`Engine::resume`] in progress has finished.
-    async fn resumed(&self) {
+    pub(crate) async fn resumed(&self) {
         drop(self.inner.resume_gate.read().await);
     }
 
@@ -453,7 +469,7 @@ impl Engine {
     // ---- helpers ----
 
     /// Runs a store call on a blocking thread.
-    async fn db<T: Send + 'static>(
+    pub(crate) async fn db<T: Send + 'static>(
         &self,
         call: impl FnOnce(&Store) -> okta365_store::Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -461,7 +477,7 @@ impl Engine {
         Ok(tokio::task::spawn_blocking(move || call(&store)).await??)
     }
 
-    async fn find(&self, id_or_name: &str) -> Result<ProfileRecord> {
+    pub(crate) async fn find(&self, id_or_name: &str) -> Result<ProfileRecord> {
         let query = id_or_name.trim().to_owned();
         let not_found = || Error::ProfileNotFound {
             query: id_or_name.trim().to_owned(),
@@ -491,7 +507,7 @@ impl Engine {
         }
     }
 
-    async fn find_by_id(&self, id: Uuid) -> Result<ProfileRecord> {
+    pub(crate) async fn find_by_id(&self, id: Uuid) -> Result<ProfileRecord> {
         self.db(move |store| store.profile_by_id(id))
             .await?
             .ok_or_else(|| Error::ProfileNotFound {
@@ -499,7 +515,7 @@ impl Engine {
             })
     }
 
-    async fn ensure_name_free(&self, name: &str) -> Result<()> {
+    pub(crate) async fn ensure_name_free(&self, name: &str) -> Result<()> {
         let wanted = name.to_lowercase();
         let all = self.db(|store| store.list_profiles()).await?;
         match all.into_iter().find(|p| p.name.to_lowercase() == wanted) {
@@ -598,13 +614,14 @@ pub fn validate_profile_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-fn to_dto(record: ProfileRecord) -> Result<Profile> {
+pub(crate) fn to_dto(record: ProfileRecord) -> Result<Profile> {
     let wizard_step = StepId::parse(&record.wizard_step).ok_or_else(|| {
         Error::Store(okta365_store::Error::Corrupt {
             column: "profiles.wizard_step",
             value: record.wizard_step.clone(),
         })
     })?;
+    let connections = crate::connect::connections_of(&record)?;
     Ok(Profile {
         id: record.id.to_string(),
         name: record.name,
@@ -620,6 +637,9 @@ fn to_dto(record: ProfileRecord) -> Result<Profile> {
         embedded_sandbox: record.embedded_sandbox,
         wizard_step,
         created_at: record.created_at.to_string(),
+        microsoft: connections.microsoft,
+        okta: connections.okta,
+        operations: connections.operations,
     })
 }
 

@@ -33,6 +33,23 @@ pub enum Error {
         /// The existing profile's id, when known.
         id: Option<String>,
     },
+    /// No credential of this kind is stored for the profile.
+    #[error("No {label} is stored for profile \"{profile}\".")]
+    CredentialNotFound {
+        /// The profile's name.
+        profile: String,
+        /// What was looked for, e.g. "Entra client secret".
+        label: &'static str,
+    },
+    /// Saving a connection failed part-way; `outcome` says exactly what was and was not saved.
+    #[error("{source} {outcome}")]
+    SaveIncomplete {
+        /// What was and was not saved, as a sentence.
+        outcome: String,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// The OS keychain failed.
     #[error(transparent)]
     Keychain(Box<okta365_secrets::Error>),
@@ -116,7 +133,8 @@ impl Error {
         use okta365_sandbox::Error as S;
         match self {
             Error::InvalidInput { .. } => ErrorCode::InvalidInput,
-            Error::ProfileNotFound { .. } => ErrorCode::NotFound,
+            Error::ProfileNotFound { .. } | Error::CredentialNotFound { .. } => ErrorCode::NotFound,
+            Error::SaveIncomplete { source, .. } => source.code(),
             Error::ProfileExists { .. } => ErrorCode::AlreadyExists,
             Error::Store(okta365_store::Error::NameTaken { .. }) => ErrorCode::AlreadyExists,
             Error::Keychain(_) | Error::SecretNotDeleted { .. } => ErrorCode::KeychainUnavailable,
@@ -141,6 +159,7 @@ impl Error {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             Error::ProfileNotFound { query } => Some(json!({ "query": query })),
+            Error::SaveIncomplete { source, .. } => source.details(),
             Error::ProfileExists { name, id } => Some(json!({ "name": name, "id": id })),
             Error::Store(okta365_store::Error::NameTaken { name }) => Some(json!({ "name": name })),
             Error::SandboxUnreachable { url, .. } => Some(json!({ "url": url })),

@@ -12,9 +12,12 @@
 //!   (a Tauri channel in the app, stderr in the CLI), without the engine knowing either.
 //! - [`logging`]: the binaries' tracing setup, with redaction of anything secret-shaped.
 //! - [`urls`]: HTTPS-except-loopback checks for tenant URLs.
+//! - [`connect`]: connecting a profile to its Microsoft tenant and Okta org: field checks, the
+//!   operation → requirement table, saving credentials, Test connection, the Credentials screen.
 
 #![warn(missing_docs)]
 
+pub mod connect;
 pub mod dto;
 mod engine;
 mod error;
@@ -24,8 +27,11 @@ pub mod progress;
 pub mod urls;
 
 pub use dto::{
-    ApiError, AppInfo, BuildKind, CreateSandboxProfileRequest, ErrorCode, Profile, ProfileKind,
-    Progress, StepId,
+    ApiError, AppInfo, BuildKind, CheckStatus, CheckStep, ConnectionTarget, ConnectionTest,
+    CreateSandboxProfileRequest, CredentialInfo, CredentialKind, ErrorCode, FieldCheck, FieldId,
+    GeneratedKey, MicrosoftConnection, MicrosoftCredentialInput, MicrosoftCredentialKind,
+    OktaAuthInput, OktaAuthKind, OktaConnection, OperationId, Profile, ProfileKind, Progress,
+    SaveMicrosoftRequest, SaveOktaRequest, StepId,
 };
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,

@@ -28,6 +28,24 @@ fn rendered() -> BTreeMap<String, String> {
     render::<ErrorCode>(&cfg, &mut out);
     render::<ApiError>(&cfg, &mut out);
     render::<Progress>(&cfg, &mut out);
+    render::<MicrosoftConnection>(&cfg, &mut out);
+    render::<MicrosoftCredentialKind>(&cfg, &mut out);
+    render::<OktaConnection>(&cfg, &mut out);
+    render::<OktaAuthKind>(&cfg, &mut out);
+    render::<OperationId>(&cfg, &mut out);
+    render::<FieldId>(&cfg, &mut out);
+    render::<FieldCheck>(&cfg, &mut out);
+    render::<MicrosoftCredentialInput>(&cfg, &mut out);
+    render::<SaveMicrosoftRequest>(&cfg, &mut out);
+    render::<OktaAuthInput>(&cfg, &mut out);
+    render::<SaveOktaRequest>(&cfg, &mut out);
+    render::<GeneratedKey>(&cfg, &mut out);
+    render::<CheckStatus>(&cfg, &mut out);
+    render::<CheckStep>(&cfg, &mut out);
+    render::<ConnectionTarget>(&cfg, &mut out);
+    render::<ConnectionTest>(&cfg, &mut out);
+    render::<CredentialKind>(&cfg, &mut out);
+    render::<CredentialInfo>(&cfg, &mut out);
 
     let mut index = String::from(
         "// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n",
@@ -119,5 +137,116 @@ fn bindings_have_the_shapes_of_the_ipc_contract() {
         all["AppInfo"].contains("activeProfileId: string | null"),
         "{}",
         all["AppInfo"]
+    );
+}
+
+/// TypeScript without `/** … */` and `// …` comments, each whitespace run as one space.
+fn without_comments(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(start) = rest.find("/**") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("*/")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    lines
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The shapes docs/connections.md ("IPC (added)") promises the front end.
+#[test]
+fn connection_bindings_have_the_documented_shapes() {
+    // Compare without the doc comments and with single spaces.
+    let all: BTreeMap<String, String> = rendered()
+        .into_iter()
+        .map(|(name, code)| (name, without_comments(&code)))
+        .collect();
+    let has = |name: &str, text: &str| {
+        assert!(
+            all[name].contains(text),
+            "{name} should contain `{text}`:\n{}",
+            all[name]
+        )
+    };
+    has(
+        "OperationId",
+        r#"export type OperationId = "licenses" | "memberAccounts" | "profileSync" | "guests" | "deactivation" | "activation" | "managerEmail" | "imports";"#,
+    );
+    has(
+        "FieldId",
+        r#"export type FieldId = "msTenant" | "msClientId" | "msClientSecret" | "msCertificate" | "oktaOrgUrl" | "oktaApiToken" | "oktaClientId" | "oktaPrivateKey";"#,
+    );
+    has(
+        "FieldCheck",
+        "{ field: FieldId, ok: boolean, message: string | null, normalized: string | null, note: string | null, }",
+    );
+    has(
+        "MicrosoftCredentialInput",
+        r#"{ "kind": "secret", secret: string, expiresAt: string | null, } | { "kind": "certificatePem", pem: string, } | { "kind": "certificatePfx", pfxBase64: string, password: string, }"#,
+    );
+    has(
+        "SaveMicrosoftRequest",
+        "{ profileId: string, tenant: string, clientId: string, credential: MicrosoftCredentialInput | null, }",
+    );
+    has(
+        "OktaAuthInput",
+        r#"{ "kind": "apiToken", token: string | null, } | { "kind": "serviceApp", clientId: string, privateKey: string | null, keyId: string | null, }"#,
+    );
+    has(
+        "SaveOktaRequest",
+        "{ profileId: string, orgUrl: string, auth: OktaAuthInput, identitySourceId?: string | null, }",
+    );
+    has("GeneratedKey", "{ keyId: string, publicJwk: string, }");
+    has(
+        "CheckStatus",
+        r#"export type CheckStatus = "ok" | "failed" | "warning" | "skipped";"#,
+    );
+    has(
+        "CheckStep",
+        "{ id: string, label: string, status: CheckStatus, detail: string | null, fix: string | null, link: string | null, }",
+    );
+    has(
+        "ConnectionTest",
+        "{ target: ConnectionTarget, ok: boolean, steps: Array<CheckStep>, testedAt: string, }",
+    );
+    has(
+        "ConnectionTarget",
+        r#"export type ConnectionTarget = "microsoft" | "okta";"#,
+    );
+    has(
+        "CredentialKind",
+        r#"export type CredentialKind = "okta.api_token" | "okta.private_key" | "entra.client_secret" | "entra.client_certificate";"#,
+    );
+    has(
+        "CredentialInfo",
+        "{ profileId: string, profileName: string, kind: CredentialKind, label: string, hint: string | null, createdAt: string, lastUsedAt: string | null, expiresAt: string | null, daysLeft: number | null, expiryWarning: boolean, }",
+    );
+    has("Profile", "microsoft: MicrosoftConnection | null");
+    has("Profile", "okta: OktaConnection");
+    has("Profile", "operations: Array<OperationId>");
+    has(
+        "MicrosoftConnection",
+        "{ tenant: string, clientId: string, credentialKind: MicrosoftCredentialKind | null, }",
+    );
+    has(
+        "MicrosoftCredentialKind",
+        r#"export type MicrosoftCredentialKind = "secret" | "certificate";"#,
+    );
+    has(
+        "OktaConnection",
+        "{ orgUrl: string, auth: OktaAuthKind | null, clientId: string | null, keyId: string | null, identitySourceId: string | null, }",
+    );
+    has(
+        "OktaAuthKind",
+        r#"export type OktaAuthKind = "apiToken" | "serviceApp";"#,
     );
 }

@@ -27,7 +27,10 @@ use uuid::Uuid;
 pub use error::{Error, Result};
 
 /// The embedded migrations, in order; migration `n` brings the schema to `user_version = n`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_connections.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -98,7 +101,30 @@ pub struct ProfileRecord {
     pub created_at: Timestamp,
     /// When the profile last changed.
     pub updated_at: Timestamp,
+    /// The Microsoft credential in use: `secret`, `certificate`, or none.
+    pub ms_credential_kind: Option<String>,
+    /// The Okta auth method in use: `apiToken`, `serviceApp`, or none.
+    pub okta_auth: Option<String>,
+    /// Client id of the Okta API service app.
+    pub okta_client_id: Option<String>,
+    /// Key id (`kid`) of the service app's private key.
+    pub okta_key_id: Option<String>,
+    /// The Okta identity source used by imports.
+    pub okta_identity_source_id: Option<String>,
+    /// The enabled operation ids (validated by the engine).
+    pub operations: Vec<String>,
 }
+
+/// Every operation id but `imports`: what a new profile has enabled.
+pub const DEFAULT_OPERATIONS: [&str; 7] = [
+    "licenses",
+    "memberAccounts",
+    "profileSync",
+    "guests",
+    "deactivation",
+    "activation",
+    "managerEmail",
+];
 
 /// Metadata about one secret a profile keeps in the OS keychain (never the value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +135,8 @@ pub struct CredentialRecord {
     pub kind: String,
     /// Human label, e.g. "Okta API token".
     pub label: String,
-    /// Last 4 characters of the secret's id (a key id, a secret id), never of the secret itself.
+    /// A hint to recognise the secret that its vendor shows openly: the first 3 characters of a client
+    /// secret (Microsoft's `hint`), a certificate thumbprint, a key id. Never more of a secret than that.
     pub hint: Option<String>,
     /// When it was stored.
     pub created_at: Timestamp,
@@ -217,8 +244,9 @@ impl Store {
         let tx = conn.transaction()?;
         let result = tx.execute(
             "INSERT INTO profiles (id, name, kind, okta_org_url, entra_login_url, graph_url, ms_tenant,
-                 ms_client_id, embedded_sandbox, wizard_step, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 ms_client_id, embedded_sandbox, wizard_step, created_at, updated_at, ms_credential_kind,
+                 okta_auth, okta_client_id, okta_key_id, okta_identity_source_id, operations)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 profile.id.to_string(),
                 profile.name,
@@ -232,6 +260,12 @@ impl Store {
                 profile.wizard_step,
                 profile.created_at.to_string(),
                 profile.updated_at.to_string(),
+                profile.ms_credential_kind,
+                profile.okta_auth,
+                profile.okta_client_id,
+                profile.okta_key_id,
+                profile.okta_identity_source_id,
+                operations_json(&profile.operations),
             ],
         );
         match result {
@@ -305,6 +339,53 @@ impl Store {
             params![id.to_string(), step, Timestamp::now().to_string()],
         )?;
         Ok(changed > 0)
+    }
+
+    /// Saves a profile's connection settings (Okta org URL, Microsoft tenant and client id, credential
+    /// kinds, Okta service app, operations) together with the metadata of the secrets just stored and
+    /// the removal of the ones no longer used, in one transaction. Returns false (changing nothing) when
+    /// no such profile exists.
+    pub fn save_connection(
+        &self,
+        profile: &ProfileRecord,
+        upsert: &[CredentialRecord],
+        delete_kinds: &[&str],
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE profiles SET okta_org_url = ?2, ms_tenant = ?3, ms_client_id = ?4,
+                 ms_credential_kind = ?5, okta_auth = ?6, okta_client_id = ?7, okta_key_id = ?8,
+                 okta_identity_source_id = ?9, operations = ?10, updated_at = ?11
+             WHERE id = ?1",
+            params![
+                profile.id.to_string(),
+                profile.okta_org_url,
+                profile.ms_tenant,
+                profile.ms_client_id,
+                profile.ms_credential_kind,
+                profile.okta_auth,
+                profile.okta_client_id,
+                profile.okta_key_id,
+                profile.okta_identity_source_id,
+                operations_json(&profile.operations),
+                Timestamp::now().to_string(),
+            ],
+        )?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        for credential in upsert {
+            upsert_credential(&tx, credential)?;
+        }
+        for kind in delete_kinds {
+            tx.execute(
+                "DELETE FROM credentials WHERE profile_id = ?1 AND kind = ?2",
+                params![profile.id.to_string(), kind],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Points every embedded-sandbox profile whose URLs differ at these URLs; returns how many changed.
@@ -430,6 +511,43 @@ impl Store {
             .collect()
     }
 
+    /// The metadata of every secret of every profile, by profile then kind.
+    pub fn all_credentials(&self) -> Result<Vec<CredentialRecord>> {
+        let ids: Vec<Uuid> = self.list_profiles()?.into_iter().map(|p| p.id).collect();
+        let mut all = Vec::new();
+        for id in ids {
+            all.extend(self.credentials(id)?);
+        }
+        Ok(all)
+    }
+
+    /// The metadata of a profile's secret of this kind, if one is recorded.
+    pub fn credential(&self, profile_id: Uuid, kind: &str) -> Result<Option<CredentialRecord>> {
+        Ok(self
+            .credentials(profile_id)?
+            .into_iter()
+            .find(|c| c.kind == kind))
+    }
+
+    /// Records when a credential expires (or that it is unknown); returns false when no such credential
+    /// is recorded.
+    pub fn set_credential_expiry(
+        &self,
+        profile_id: Uuid,
+        kind: &str,
+        expires_at: Option<Timestamp>,
+    ) -> Result<bool> {
+        let changed = self.conn().execute(
+            "UPDATE credentials SET expires_at = ?3 WHERE profile_id = ?1 AND kind = ?2",
+            params![
+                profile_id.to_string(),
+                kind,
+                expires_at.map(|t| t.to_string())
+            ],
+        )?;
+        Ok(changed > 0)
+    }
+
     /// Marks a credential as used now.
     pub fn touch_credential(&self, profile_id: Uuid, kind: &str) -> Result<()> {
         self.conn().execute(
@@ -479,7 +597,12 @@ fn upsert_credential(conn: &Connection, credential: &CredentialRecord) -> rusqli
 
 const PROFILE_SELECT: &str =
     "SELECT id, name, kind, okta_org_url, entra_login_url, graph_url, ms_tenant, ms_client_id,
-    embedded_sandbox, wizard_step, created_at, updated_at FROM profiles";
+    embedded_sandbox, wizard_step, created_at, updated_at, ms_credential_kind, okta_auth, okta_client_id,
+    okta_key_id, okta_identity_source_id, operations FROM profiles";
+
+fn operations_json(operations: &[String]) -> String {
+    serde_json::to_string(operations).expect("a list of strings serializes")
+}
 
 /// A profile row before its typed columns are parsed.
 struct RawProfile {
@@ -495,6 +618,12 @@ struct RawProfile {
     wizard_step: String,
     created_at: String,
     updated_at: String,
+    ms_credential_kind: Option<String>,
+    okta_auth: Option<String>,
+    okta_client_id: Option<String>,
+    okta_key_id: Option<String>,
+    okta_identity_source_id: Option<String>,
+    operations: String,
 }
 
 fn raw_profile(row: &Row<'_>) -> rusqlite::Result<RawProfile> {
@@ -511,6 +640,12 @@ fn raw_profile(row: &Row<'_>) -> rusqlite::Result<RawProfile> {
         wizard_step: row.get(9)?,
         created_at: row.get(10)?,
         updated_at: row.get(11)?,
+        ms_credential_kind: row.get(12)?,
+        okta_auth: row.get(13)?,
+        okta_client_id: row.get(14)?,
+        okta_key_id: row.get(15)?,
+        okta_identity_source_id: row.get(16)?,
+        operations: row.get(17)?,
     })
 }
 
@@ -529,6 +664,15 @@ impl RawProfile {
             wizard_step: self.wizard_step,
             created_at: parse_time("profiles.created_at", &self.created_at)?,
             updated_at: parse_time("profiles.updated_at", &self.updated_at)?,
+            ms_credential_kind: self.ms_credential_kind,
+            okta_auth: self.okta_auth,
+            okta_client_id: self.okta_client_id,
+            okta_key_id: self.okta_key_id,
+            okta_identity_source_id: self.okta_identity_source_id,
+            operations: serde_json::from_str(&self.operations).map_err(|_| Error::Corrupt {
+                column: "profiles.operations",
+                value: self.operations.clone(),
+            })?,
         })
     }
 }

@@ -19,6 +19,15 @@ fn profile(name: &str, embedded: bool) -> ProfileRecord {
         wizard_step: "microsoft".into(),
         created_at: now,
         updated_at: now,
+        ms_credential_kind: None,
+        okta_auth: None,
+        okta_client_id: None,
+        okta_key_id: None,
+        okta_identity_source_id: None,
+        operations: okta365_store::DEFAULT_OPERATIONS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     }
 }
 

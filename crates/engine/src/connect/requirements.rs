@@ -1,0 +1,226 @@
+//! What each operation needs: Microsoft Graph application roles and Okta scopes (docs/connections.md,
+//! "Operations and what they need"). Test connection checks a profile's grants against this table.
+
+use crate::dto::OperationId;
+
+/// What one operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    /// Graph application roles: every group is needed, and any one role of a group satisfies it.
+    pub graph_roles: &'static [&'static [&'static str]],
+    /// Okta scopes, all needed.
+    pub okta_scopes: &'static [&'static str],
+}
+
+/// The Okta scopes okta365 knows how to probe, in the order Test connection checks them.
+pub const OKTA_SCOPES: [&str; 4] = [
+    "okta.groups.read",
+    "okta.users.read",
+    "okta.logs.read",
+    "okta.identitySources.manage",
+];
+
+const ORG_READ: &[&str] = &["Organization.Read.All", "Directory.Read.All"];
+const USER_RW: &[&str] = &["User.ReadWrite.All"];
+const USERS_GROUPS_LOGS: &[&str] = &["okta.users.read", "okta.groups.read", "okta.logs.read"];
+
+/// The requirement of one operation.
+pub fn requirements(operation: OperationId) -> Requirement {
+    match operation {
+        OperationId::Licenses => Requirement {
+            graph_roles: &[ORG_READ],
+            okta_scopes: &["okta.groups.read"],
+        },
+        OperationId::MemberAccounts => Requirement {
+            graph_roles: &[USER_RW],
+            okta_scopes: USERS_GROUPS_LOGS,
+        },
+        OperationId::ProfileSync => Requirement {
+            graph_roles: &[USER_RW],
+            okta_scopes: &["okta.users.read", "okta.logs.read"],
+        },
+        OperationId::Guests => Requirement {
+            graph_roles: &[&["User.Invite.All"], USER_RW],
+            okta_scopes: USERS_GROUPS_LOGS,
+        },
+        OperationId::Deactivation | OperationId::Activation => Requirement {
+            graph_roles: &[
+                &["User.ReadWrite.All", "LicenseAssignment.ReadWrite.All"],
+                ORG_READ,
+            ],
+            okta_scopes: USERS_GROUPS_LOGS,
+        },
+        OperationId::ManagerEmail => Requirement {
+            graph_roles: &[&["Mail.Send"]],
+            okta_scopes: &["okta.users.read"],
+        },
+        OperationId::Imports => Requirement {
+            graph_roles: &[],
+            okta_scopes: &["okta.identitySources.manage", "okta.users.read"],
+        },
+    }
+}
+
+/// The role groups of `operation` that none of `granted` satisfies, in table order.
+pub fn missing_roles(operation: OperationId, granted: &[String]) -> Vec<&'static [&'static str]> {
+    requirements(operation)
+        .graph_roles
+        .iter()
+        .copied()
+        .filter(|group| !group.iter().any(|role| granted.iter().any(|g| g == role)))
+        .collect()
+}
+
+/// Every Okta scope the operations need, in [`OKTA_SCOPES`] order, without repeats.
+pub fn okta_scopes(operations: &[OperationId]) -> Vec<&'static str> {
+    OKTA_SCOPES
+        .into_iter()
+        .filter(|scope| {
+            operations
+                .iter()
+                .any(|op| requirements(*op).okta_scopes.contains(scope))
+        })
+        .collect()
+}
+
+/// The operations enabled on a new profile: all but imports.
+pub fn default_operations() -> Vec<OperationId> {
+    OperationId::ALL
+        .into_iter()
+        .filter(|op| *op != OperationId::Imports)
+        .collect()
+}
+
+/// "A or B" for a role group.
+pub(crate) fn either(group: &[&str]) -> String {
+    group.join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_table_is_the_documented_one() {
+        let table: Vec<(OperationId, Vec<Vec<&str>>, Vec<&str>)> = OperationId::ALL
+            .into_iter()
+            .map(|op| {
+                let r = requirements(op);
+                (
+                    op,
+                    r.graph_roles.iter().map(|g| g.to_vec()).collect(),
+                    r.okta_scopes.to_vec(),
+                )
+            })
+            .collect();
+        use OperationId::*;
+        let expected: Vec<(OperationId, Vec<Vec<&str>>, Vec<&str>)> = vec![
+            (
+                Licenses,
+                vec![vec!["Organization.Read.All", "Directory.Read.All"]],
+                vec!["okta.groups.read"],
+            ),
+            (
+                MemberAccounts,
+                vec![vec!["User.ReadWrite.All"]],
+                vec!["okta.users.read", "okta.groups.read", "okta.logs.read"],
+            ),
+            (
+                ProfileSync,
+                vec![vec!["User.ReadWrite.All"]],
+                vec!["okta.users.read", "okta.logs.read"],
+            ),
+            (
+                Guests,
+                vec![vec!["User.Invite.All"], vec!["User.ReadWrite.All"]],
+                vec!["okta.users.read", "okta.groups.read", "okta.logs.read"],
+            ),
+            (
+                Deactivation,
+                vec![
+                    vec!["User.ReadWrite.All", "LicenseAssignment.ReadWrite.All"],
+                    vec!["Organization.Read.All", "Directory.Read.All"],
+                ],
+                vec!["okta.users.read", "okta.groups.read", "okta.logs.read"],
+            ),
+            (
+                Activation,
+                vec![
+                    vec!["User.ReadWrite.All", "LicenseAssignment.ReadWrite.All"],
+                    vec!["Organization.Read.All", "Directory.Read.All"],
+                ],
+                vec!["okta.users.read", "okta.groups.read", "okta.logs.read"],
+            ),
+            (
+                ManagerEmail,
+                vec![vec!["Mail.Send"]],
+                vec!["okta.users.read"],
+            ),
+            (
+                Imports,
+                vec![],
+                vec!["okta.identitySources.manage", "okta.users.read"],
+            ),
+        ];
+        assert_eq!(
+            table, expected,
+            "docs/connections.md and the engine agree on every row"
+        );
+    }
+
+    #[test]
+    fn any_role_of_a_group_satisfies_it() {
+        assert!(missing_roles(OperationId::Licenses, &roles(&["Directory.Read.All"])).is_empty());
+        assert!(
+            missing_roles(OperationId::Licenses, &roles(&["Organization.Read.All"])).is_empty()
+        );
+        assert_eq!(
+            missing_roles(OperationId::Licenses, &roles(&["User.Read.All"])),
+            vec![&["Organization.Read.All", "Directory.Read.All"][..]]
+        );
+        assert_eq!(
+            missing_roles(
+                OperationId::Deactivation,
+                &roles(&["LicenseAssignment.ReadWrite.All"])
+            ),
+            vec![&["Organization.Read.All", "Directory.Read.All"][..]],
+            "the second group is still missing"
+        );
+        assert_eq!(
+            missing_roles(OperationId::Guests, &roles(&["User.ReadWrite.All"])),
+            vec![&["User.Invite.All"][..]],
+            "guests need both groups"
+        );
+        assert!(
+            missing_roles(OperationId::Imports, &[]).is_empty(),
+            "imports need no Graph role"
+        );
+    }
+
+    #[test]
+    fn scopes_follow_the_enabled_operations() {
+        assert_eq!(
+            okta_scopes(&[OperationId::Licenses]),
+            vec!["okta.groups.read"]
+        );
+        assert_eq!(
+            okta_scopes(&default_operations()),
+            vec!["okta.groups.read", "okta.users.read", "okta.logs.read"]
+        );
+        assert_eq!(
+            okta_scopes(&[OperationId::Imports]),
+            vec!["okta.users.read", "okta.identitySources.manage"]
+        );
+        assert!(okta_scopes(&[]).is_empty());
+        assert_eq!(
+            default_operations().len(),
+            7,
+            "every operation but imports is on by default"
+        );
+        assert!(!default_operations().contains(&OperationId::Imports));
+    }
+}
