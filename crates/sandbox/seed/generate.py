@@ -200,7 +200,11 @@ ms_users.append(ms_user(g["firstName"], g["lastName"],
                         user_type="Guest"))
 
 seed = {
-    "okta": {"orgName": "Contoso Sandbox", "users": users, "groups": groups},
+    "okta": {"orgName": "Contoso Sandbox",
+             # Owns the org's API tokens (GET /api/v1/users/me with SSWS).
+             "superAdmin": "dmitri.nakamura@corp.example",
+             "identitySources": [{"id": "0oa5hrsrc0sandbox1d7", "name": "HR import"}],
+             "users": users, "groups": groups},
     "microsoft": {
         "tenant": {
             "id": TENANT, "displayName": "Contoso Sandbox", "tenantType": "AAD", "countryLetterCode": "US",

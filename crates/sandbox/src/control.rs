@@ -29,6 +29,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/clock", post(clock))
         .route("/events", get(events))
         .route("/mail", get(mail))
+        .merge(crate::okta_oauth::control_router())
 }
 
 /// A control-endpoint error: `{"error": "…"}`.
@@ -79,6 +80,7 @@ async fn summary(AxState(shared): AxState<Arc<Shared>>) -> Response {
             "memberships": memberships,
             "apiTokens": st.okta.api_tokens.iter().map(|t| json!({"id": t.id, "name": t.name, "created": t.created})).collect::<Vec<_>>(),
             "events": st.okta.events.len(),
+            "serviceApps": crate::okta_oauth::summary(&st.okta.oauth),
         },
         "microsoft": {
             "tenantId": st.microsoft.tenant.id,
@@ -173,6 +175,8 @@ async fn clear_faults(AxState(shared): AxState<Arc<Shared>>) -> StatusCode {
 struct RateLimitRequest {
     bucket: String,
     limit: u32,
+    /// Shorter counting window in seconds (1–60), so tests need not wait a minute for a reset.
+    window_secs: Option<i64>,
 }
 
 async fn set_rate_limit(
@@ -184,6 +188,10 @@ async fn set_rate_limit(
     let mut limits = shared.rate_limits.lock().expect("rate limit lock");
     limits
         .set_limit(&req.bucket, req.limit)
+        .and_then(|()| match req.window_secs {
+            Some(w) => limits.set_window(&req.bucket, w),
+            None => Ok(()),
+        })
         .map_err(|m| ControlError(StatusCode::BAD_REQUEST, m))?;
     Ok(axum::Json(limits.summary(now)).into_response())
 }

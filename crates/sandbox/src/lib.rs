@@ -6,7 +6,8 @@
 //!
 //! | prefix | vendor |
 //! |---|---|
-//! | `/api/v1/...` | Okta management API (`Authorization: SSWS {token}`) |
+//! | `/api/v1/...` | Okta management API (`Authorization: SSWS {token}`, or an access token from below: `Bearer`, or `DPoP` with a proof) |
+//! | `/oauth2/v1/token` | Okta org authorization server: client credentials for API service apps (`private_key_jwt`, DPoP) |
 //! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint (client credentials) |
 //! | `/v1.0/...` | Microsoft Graph (`Authorization: Bearer {token}` from the endpoint above) |
 //! | `/_sandbox/...` | control endpoints (below); never under a vendor path |
@@ -29,7 +30,9 @@
 //! | `GET /_sandbox/state` | summary counts, clock, faults and rate-limit buckets (no credential hashes) |
 //! | `POST /_sandbox/faults` | `{"status":429\|500\|503,"count":N,"path_prefix":"/api/v1"?,"retry_after":s?}`: the next N matching vendor responses fail that way (Okta-shaped on Okta paths, Graph-shaped on Graph paths); or `{"latency_ms":N}`: add latency to every vendor response |
 //! | `DELETE /_sandbox/faults` | clear faults and latency |
-//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N}`: change an Okta rate-limit bucket's per-minute limit (buckets: `users`, `users.get`, `groups`, `default`) |
+//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N,"window_secs":S?}`: change an Okta rate-limit bucket's per-minute limit, and optionally shorten its window to S seconds (buckets: `users`, `users.get`, `groups`, `logs`, `oauth2`, `default`) |
+//! | `POST /_sandbox/okta/service-apps` | `{name?, jwks, scopes, adminRoles, dpopBound}` (camelCase): register an Okta API service app with its public keys, granted scopes and admin roles; returns it with its `clientId` (`0oa…`). `GET` lists them |
+//! | `PATCH /_sandbox/okta/service-apps/{clientId}` | change any of `scopes`, `adminRoles`, `dpopBound`, `jwks`, `name` |
 //! | `POST /_sandbox/demo-credentials` | mint and return [`DemoCredentials`] (camelCase JSON) |
 //! | `PUT /_sandbox/apps/{appId}/roles` | `{"roles":["User.Read.All",…]}`: the app's granted Graph application permissions |
 //! | `POST /_sandbox/reset` | restore the seed's directory data (minted credentials and the signing key are kept) |
@@ -49,6 +52,7 @@ mod error;
 mod graph;
 mod local;
 mod okta;
+mod okta_oauth;
 mod seed;
 mod server;
 mod state;

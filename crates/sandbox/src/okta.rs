@@ -1,8 +1,9 @@
-//! The Okta management API: users, groups, group members, with Okta's auth, paging, rate-limit headers
-//! and error bodies.
+//! The Okta management API: users, groups, group members, the System Log and identity-source sessions,
+//! with Okta's auth, paging, rate-limit headers and error bodies.
 //!
-//! Authentication goes through [`Principal`] (an extractor), so OAuth access tokens and DPoP can be added
-//! beside SSWS API tokens without touching the handlers.
+//! Authentication goes through [`Principal`] (an extractor): SSWS API tokens act as the org's super
+//! admin; OAuth access tokens (`Bearer`, or `DPoP` with a proof) are checked in
+//! [`okta_oauth`](crate::okta_oauth), which also enforces each endpoint's scope and the app's admin role.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,13 +20,21 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::okta_oauth;
 use crate::server::{PersistFailed, Shared, okta_id, okta_time, parse_form};
 use crate::state::{GroupProfile, LogEvent, OktaGroup, OktaUser, State, sha256_hex};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
+        .merge(okta_oauth::router())
         .route("/api/v1/users", get(list_users))
+        .route("/api/v1/users/me", get(get_me))
         .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/logs", get(list_logs))
+        .route(
+            "/api/v1/identity-sources/{id}/sessions",
+            get(list_identity_source_sessions),
+        )
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/groups/{gid}", get(get_group))
         .route("/api/v1/groups/{gid}/users", get(list_members))
@@ -44,23 +53,50 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
 pub(crate) struct OktaError {
     status: StatusCode,
     code: &'static str,
+    link: Option<&'static str>,
     summary: String,
     causes: Vec<String>,
     headers: Option<Box<HeaderMap>>,
 }
 
 impl OktaError {
-    fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> OktaError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        summary: impl Into<String>,
+    ) -> OktaError {
         OktaError {
             status,
             code,
+            link: None,
             summary: summary.into(),
             causes: Vec::new(),
             headers: None,
         }
     }
 
-    fn invalid_token() -> OktaError {
+    /// Adds a response header (e.g. `WWW-Authenticate`).
+    pub(crate) fn with_header(mut self, name: &'static str, value: HeaderValue) -> OktaError {
+        self.headers.get_or_insert_default().insert(name, value);
+        self
+    }
+
+    /// Sets `errorLink` (it defaults to the code).
+    pub(crate) fn with_link(mut self, link: &'static str) -> OktaError {
+        self.link = Some(link);
+        self
+    }
+
+    /// 403 E0000006, Okta's answer to a caller without the permission (scope or admin role).
+    pub(crate) fn access_denied() -> OktaError {
+        OktaError::new(
+            StatusCode::FORBIDDEN,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
+    }
+
+    pub(crate) fn invalid_token() -> OktaError {
         OktaError::new(
             StatusCode::UNAUTHORIZED,
             "E0000011",
@@ -112,7 +148,7 @@ impl IntoResponse for OktaError {
         let body = json!({
             "errorCode": self.code,
             "errorSummary": self.summary,
-            "errorLink": self.code,
+            "errorLink": self.link.unwrap_or(self.code),
             "errorId": okta_id("oae", 23),
             "errorCauses": self.causes.iter().map(|c| json!({ "errorSummary": c })).collect::<Vec<_>>(),
         });
@@ -186,14 +222,19 @@ pub(crate) struct RateLimits {
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     limit: u32,
+    /// Length of the counting window in seconds (60, as Okta's per-minute limits, unless a test
+    /// shortens it through `POST /_sandbox/rate-limits`).
+    window_secs: i64,
     window: i64,
     used: u32,
 }
 
-const BUCKETS: [(&str, u32); 4] = [
+const BUCKETS: [(&str, u32); 6] = [
     ("users", 600),
     ("users.get", 2000),
     ("groups", 500),
+    ("logs", 120),
+    ("oauth2", 600),
     ("default", 1200),
 ];
 
@@ -207,6 +248,7 @@ impl Default for RateLimits {
                         *n,
                         Bucket {
                             limit: *l,
+                            window_secs: 60,
                             window: 0,
                             used: 0,
                         },
@@ -226,11 +268,11 @@ struct RateInfo {
 
 impl RateLimits {
     fn hit(&mut self, bucket: &'static str, now: Timestamp) -> RateInfo {
-        let window = now.as_second().div_euclid(60);
         let b = self
             .buckets
             .get_mut(bucket)
             .expect("every bucket name comes from BUCKETS");
+        let window = now.as_second().div_euclid(b.window_secs);
         if b.window != window {
             b.window = window;
             b.used = 0;
@@ -242,9 +284,24 @@ impl RateLimits {
         RateInfo {
             limit: b.limit,
             remaining: b.limit - b.used,
-            reset: (window + 1) * 60,
+            reset: (window + 1) * b.window_secs,
             exceeded,
         }
+    }
+
+    /// Shortens (or restores) a bucket's counting window: 1 to 60 seconds.
+    pub(crate) fn set_window(&mut self, bucket: &str, secs: i64) -> Result<(), String> {
+        if !(1..=60).contains(&secs) {
+            return Err("window_secs must be between 1 and 60".into());
+        }
+        let b = self
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| format!("unknown bucket {bucket:?}"))?;
+        b.window_secs = secs;
+        b.window = 0;
+        b.used = 0;
+        Ok(())
     }
 
     fn limit_of(&self, bucket: &str) -> u32 {
@@ -270,12 +327,12 @@ impl RateLimits {
     }
 
     pub(crate) fn summary(&self, now: Timestamp) -> Value {
-        let window = now.as_second().div_euclid(60);
         let mut out = Map::new();
         for (name, _) in BUCKETS {
             let b = self.buckets[name];
+            let window = now.as_second().div_euclid(b.window_secs);
             let used = if b.window == window { b.used } else { 0 };
-            out.insert(name.into(), json!({ "limit": b.limit, "remaining": b.limit - used.min(b.limit), "reset": (window + 1) * 60 }));
+            out.insert(name.into(), json!({ "limit": b.limit, "remaining": b.limit - used.min(b.limit), "reset": (window + 1) * b.window_secs, "windowSecs": b.window_secs }));
         }
         Value::Object(out)
     }
@@ -288,6 +345,10 @@ fn bucket_for(method: &Method, path: &str) -> &'static str {
         "users.get"
     } else if path.starts_with("/api/v1/groups") {
         "groups"
+    } else if path.starts_with("/api/v1/logs") {
+        "logs"
+    } else if path.starts_with("/oauth2/") {
+        "oauth2"
     } else {
         "default"
     }
@@ -333,11 +394,14 @@ async fn okta_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next: N
 // ---------------------------------------------------------------------------------------------------
 // Authentication
 
-/// Who is calling. Only SSWS API tokens for now; OAuth 2.0 access tokens (and DPoP) become more variants.
+/// Who is calling: an SSWS API token (acting as the org's super admin), or an API service app with an
+/// OAuth access token whose scope and admin role were already checked for this endpoint.
 #[derive(Debug, Clone)]
 pub(crate) enum Principal {
     /// An API token, by token id and name.
     ApiToken { id: String, name: String },
+    /// An API service app, by client id and name.
+    ServiceApp { client_id: String, name: String },
 }
 
 impl Principal {
@@ -345,6 +409,9 @@ impl Principal {
         match self {
             Principal::ApiToken { id, name } => {
                 json!({ "id": id, "type": "SystemPrincipal", "alternateId": name, "displayName": name })
+            }
+            Principal::ServiceApp { client_id, name } => {
+                json!({ "id": client_id, "type": "PublicClientApp", "alternateId": client_id, "displayName": name })
             }
         }
     }
@@ -363,10 +430,17 @@ impl FromRequestParts<Arc<Shared>> for Principal {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let (scheme, credential) = header.split_once(' ').unwrap_or((header, ""));
-        if !scheme.eq_ignore_ascii_case("SSWS") || credential.trim().is_empty() {
+        let credential = credential.trim();
+        if credential.is_empty() {
             return Err(OktaError::invalid_token());
         }
-        let hash = sha256_hex(credential.trim());
+        if scheme.eq_ignore_ascii_case("Bearer") || scheme.eq_ignore_ascii_case("DPoP") {
+            return okta_oauth::authenticate(shared, parts, scheme, credential).await;
+        }
+        if !scheme.eq_ignore_ascii_case("SSWS") {
+            return Err(OktaError::invalid_token());
+        }
+        let hash = sha256_hex(credential);
         let state = shared.state.read().await;
         state
             .okta
@@ -647,37 +721,63 @@ impl Expr {
             Expr::And(a, b) => a.matches(obj) && b.matches(obj),
             Expr::Or(a, b) => a.matches(obj) || b.matches(obj),
             Expr::Cmp { attr, op, value } => {
-                let found = attr
-                    .split('.')
-                    .try_fold(obj, |v, k| v.get(k))
-                    .filter(|v| !v.is_null());
-                let (Some(found), Some(value)) = (found, value) else {
-                    return op == "pr" && found.is_some();
+                // Through arrays, any element may match (`target.id eq "00g…"` on a log event).
+                let found = lookup(obj, attr);
+                let Some(value) = value else {
+                    return op == "pr" && !found.is_empty();
                 };
-                match (found, value) {
-                    (Value::String(a), Value::String(b)) => {
-                        let (a, b) = (a.to_lowercase(), b.to_lowercase());
-                        match op.as_str() {
-                            "eq" => a == b,
-                            "ne" => a != b,
-                            "sw" => a.starts_with(&b),
-                            "co" => a.contains(&b),
-                            "gt" => a > b,
-                            "ge" => a >= b,
-                            "lt" => a < b,
-                            "le" => a <= b,
-                            _ => false,
-                        }
-                    }
-                    (a, b) => match op.as_str() {
-                        "eq" => a == b,
-                        "ne" => a != b,
-                        _ => false,
-                    },
-                }
+                found
+                    .into_iter()
+                    .any(|found| Expr::compare(found, op, value))
             }
         }
     }
+
+    fn compare(found: &Value, op: &str, value: &Value) -> bool {
+        match (found, value) {
+            (Value::String(a), Value::String(b)) => {
+                let (a, b) = (a.to_lowercase(), b.to_lowercase());
+                match op {
+                    "eq" => a == b,
+                    "ne" => a != b,
+                    "sw" => a.starts_with(&b),
+                    "co" => a.contains(&b),
+                    "gt" => a > b,
+                    "ge" => a >= b,
+                    "lt" => a < b,
+                    "le" => a <= b,
+                    _ => false,
+                }
+            }
+            (a, b) => match op {
+                "eq" => a == b,
+                "ne" => a != b,
+                _ => false,
+            },
+        }
+    }
+}
+
+/// The non-null values at a dotted path, descending into arrays.
+fn lookup<'a>(obj: &'a Value, attr: &str) -> Vec<&'a Value> {
+    let mut current = vec![obj];
+    for key in attr.split('.') {
+        current = current
+            .into_iter()
+            .flat_map(|v| match v {
+                Value::Array(items) => items.iter().filter_map(|i| i.get(key)).collect::<Vec<_>>(),
+                _ => v.get(key).into_iter().collect(),
+            })
+            .collect();
+    }
+    current
+        .into_iter()
+        .flat_map(|v| match v {
+            Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            _ => vec![v],
+        })
+        .filter(|v| !v.is_null())
+        .collect()
 }
 
 /// Parses `search` and `filter`; `filter` may only use `filter_attrs`.
@@ -1089,6 +1189,269 @@ async fn change_membership(
         })
         .await??;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Users: me
+
+/// Who `GET /api/v1/users/me` is for an SSWS token: the super admin who owns the org's API tokens (the
+/// seed's `superAdmin`, else its first active user).
+fn token_owner<'a>(shared: &Shared, st: &'a State) -> Option<&'a OktaUser> {
+    let seeded = shared.seed.data().okta.super_admin.as_deref();
+    seeded
+        .and_then(|login| find_user(st, login))
+        .or_else(|| st.okta.users.iter().find(|u| u.status == "ACTIVE"))
+}
+
+/// `GET /api/v1/users/me`: the API token's owner. A service app's token has no user behind it, so Okta
+/// finds no "me" and answers 404 E0000007.
+async fn get_me(
+    AxState(shared): AxState<Arc<Shared>>,
+    who: Principal,
+) -> Result<Response, OktaError> {
+    let st = shared.state.read().await;
+    match who {
+        Principal::ApiToken { .. } => {
+            let user =
+                token_owner(&shared, &st).ok_or_else(|| OktaError::not_found("me", "User"))?;
+            Ok(axum::Json(render_user(&shared, user)).into_response())
+        }
+        Principal::ServiceApp { .. } => Err(OktaError::not_found("me", "User")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// System Log
+
+/// An identity source (Custom Identity Source app instance) from the seed.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct IdentitySource {
+    pub id: String,
+    pub name: String,
+}
+
+fn bad_log_query(cause: impl Into<String>) -> OktaError {
+    let mut e = OktaError::new(
+        StatusCode::BAD_REQUEST,
+        "E0000053",
+        "Invalid parameter: The parameters provided in the request are invalid.",
+    );
+    e.causes.push(cause.into());
+    e
+}
+
+/// Removes `null` members, which Okta leaves out of LogEvents.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+fn render_event(e: &LogEvent) -> Value {
+    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+    v["version"] = json!("0");
+    without_nulls(v)
+}
+
+/// The `after` cursor of the System Log: opaque to clients, a position in the event list inside.
+fn log_cursor(position: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("pos:{position}"))
+}
+
+fn parse_log_cursor(after: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(after)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("pos:")?
+        .parse()
+        .ok()
+}
+
+/// `GET /api/v1/logs`: the events recorded so far. Without `until` (and in ascending order) it is a
+/// polling query: `rel="next"` is always returned, even on an empty page, and later calls to it see
+/// events recorded since. With `until` it is bounded: `since <= published < until`, finite pages.
+async fn list_logs(
+    AxState(shared): AxState<Arc<Shared>>,
+    _who: Principal,
+    query: Query,
+) -> Result<Response, OktaError> {
+    let q = &query.map;
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(s) => match s.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => (n as usize).min(1000),
+            _ => {
+                return Err(OktaError::validation(
+                    "limit",
+                    format!("limit: {s:?} is not a whole number between 0 and 1000"),
+                ));
+            }
+        },
+    };
+    let time = |k: &str| -> Result<Option<Timestamp>, OktaError> {
+        match q.get(k).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse::<Timestamp>().map(Some).map_err(|_| {
+                bad_log_query(format!(
+                    "{k}: {v:?} is not an ISO 8601 timestamp such as 2024-01-01T00:00:00.000Z"
+                ))
+            }),
+        }
+    };
+    let (since, until) = (time("since")?, time("until")?);
+    let after = q.get("after").filter(|a| !a.is_empty());
+    if since.is_some() && after.is_some() {
+        return Err(bad_log_query(
+            "since and after cannot be used together; follow the next link as it is",
+        ));
+    }
+    let descending = match q.get("sortOrder").map(String::as_str) {
+        None | Some("ASCENDING") => false,
+        Some("DESCENDING") => true,
+        Some(other) => {
+            return Err(bad_log_query(format!(
+                "sortOrder: {other:?} must be ASCENDING or DESCENDING"
+            )));
+        }
+    };
+    let now = shared.now();
+    let week = jiff::SignedDuration::from_hours(24 * 7);
+    let until_ts = until.unwrap_or(now);
+    let since_ts = since.unwrap_or_else(|| until_ts.checked_sub(week).unwrap_or(until_ts));
+    if since_ts
+        < now
+            .checked_sub(jiff::SignedDuration::from_hours(24 * 180))
+            .unwrap_or(now)
+    {
+        return Err(bad_log_query(
+            "since: the System Log keeps events for 90 days; since may be at most 180 days ago",
+        ));
+    }
+    if since_ts > until_ts {
+        return Err(bad_log_query("since must be before until"));
+    }
+    let filter = match q.get("filter").filter(|f| !f.trim().is_empty()) {
+        None => None,
+        Some(f) => {
+            let e = parse_expr(f).ok_or_else(|| bad_log_query(format!("filter: {f:?} is not a valid filter expression such as eventType eq \"group.user_membership.add\"")))?;
+            let mut attrs = Vec::new();
+            e.attrs(&mut attrs);
+            if attrs.iter().any(|a| a == "published") {
+                return Err(bad_log_query(
+                    "filter: published cannot be filtered on; use since and until",
+                ));
+            }
+            Some(e)
+        }
+    };
+    let keywords: Vec<String> = q
+        .get("q")
+        .map(|s| s.split_whitespace().map(str::to_lowercase).collect())
+        .unwrap_or_default();
+    if keywords.len() > 10 || keywords.iter().any(|k| k.chars().count() > 40) {
+        return Err(bad_log_query(
+            "q: at most 10 keywords of at most 40 characters each",
+        ));
+    }
+    let polling = until.is_none() && !descending;
+    let start = match after {
+        Some(a) => parse_log_cursor(a).ok_or_else(|| {
+            bad_log_query("after: not a cursor from a next link; follow the next link as it is")
+        })?,
+        None => 0,
+    };
+    let st = shared.state.read().await;
+    let in_window = |e: &LogEvent| {
+        e.published
+            .parse::<Timestamp>()
+            .is_ok_and(|p| (after.is_some() || p >= since_ts) && (polling || p < until_ts))
+    };
+    let selected = |e: &LogEvent| {
+        let v = render_event(e);
+        let text = v.to_string().to_lowercase();
+        in_window(e)
+            && filter.as_ref().is_none_or(|f| f.matches(&v))
+            && keywords.iter().all(|k| text.contains(k.as_str()))
+    };
+    let mut items = Vec::new();
+    let link_base = |pos: usize| {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        ser.append_pair("after", &log_cursor(pos));
+        ser.append_pair("limit", &limit.to_string());
+        for k in ["filter", "q", "sortOrder", "until"] {
+            if let Some(v) = q.get(k) {
+                ser.append_pair(k, v);
+            }
+        }
+        shared.url(&format!("/api/v1/logs?{}", ser.finish()))
+    };
+    let self_url = match query.raw.as_deref() {
+        Some(r) if !r.is_empty() => shared.url(&format!("/api/v1/logs?{r}")),
+        _ => shared.url("/api/v1/logs"),
+    };
+    let mut link = format!("<{self_url}>; rel=\"self\"");
+    if polling {
+        // Persistence order; the cursor is the position after the last event looked at.
+        let mut pos = start.min(st.okta.events.len());
+        while pos < st.okta.events.len() && items.len() < limit {
+            let e = &st.okta.events[pos];
+            if selected(e) {
+                items.push(render_event(e));
+            }
+            pos += 1;
+        }
+        link.push_str(&format!(", <{}>; rel=\"next\"", link_base(pos)));
+    } else {
+        let mut matching: Vec<&LogEvent> = st.okta.events.iter().filter(|e| selected(e)).collect();
+        matching.sort_by(|a, b| a.published.cmp(&b.published));
+        if descending {
+            matching.reverse();
+        }
+        let end = (start + limit).min(matching.len());
+        items = matching[start.min(end)..end]
+            .iter()
+            .map(|e| render_event(e))
+            .collect();
+        if end < matching.len() {
+            link.push_str(&format!(", <{}>; rel=\"next\"", link_base(end)));
+        }
+    }
+    Ok(Page { items, link }.into_response())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Identity sources
+
+/// `GET /api/v1/identity-sources/{id}/sessions`: the source's active import sessions (none yet: the
+/// sandbox does not import).
+async fn list_identity_source_sessions(
+    AxState(shared): AxState<Arc<Shared>>,
+    _who: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, OktaError> {
+    let known = shared
+        .seed
+        .data()
+        .okta
+        .identity_sources
+        .iter()
+        .any(|s| s.id == id);
+    if !known {
+        return Err(OktaError::not_found(&id, "IdentitySource"));
+    }
+    Ok(axum::Json(Value::Array(Vec::new())).into_response())
 }
 
 #[cfg(test)]

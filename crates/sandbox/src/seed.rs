@@ -30,6 +30,12 @@ pub(crate) struct SeedOkta {
     pub org_name: String,
     pub users: Vec<OktaUser>,
     pub groups: Vec<OktaGroup>,
+    /// Login of the super admin who owns the org's API tokens (`GET /api/v1/users/me` with SSWS).
+    #[serde(default)]
+    pub super_admin: Option<String>,
+    /// Custom identity sources (Anything-as-a-Source app instances, `0oa…`).
+    #[serde(default)]
+    pub identity_sources: Vec<crate::okta::IdentitySource>,
 }
 
 impl Seed {
@@ -95,6 +101,26 @@ impl SeedData {
                     u.id
                 ));
             }
+        }
+        if let Some(admin) = &self.okta.super_admin
+            && !self.okta.users.iter().any(|u| {
+                u.profile.get("login").and_then(|v| v.as_str()) == Some(admin.as_str())
+            })
+        {
+            return Err(format!(
+                "okta.superAdmin {admin:?} is not the login of a user in the seed"
+            ));
+        }
+        if let Some(s) = self
+            .okta
+            .identity_sources
+            .iter()
+            .find(|s| !(s.id.starts_with("0oa") && s.id.len() == 20))
+        {
+            return Err(format!(
+                "identity source id {:?} should look like Okta's: \"0oa\" and 17 more characters",
+                s.id
+            ));
         }
         let mut names = HashSet::new();
         for g in &self.okta.groups {

@@ -50,6 +50,9 @@ pub(crate) struct OktaState {
     /// System Log events, oldest first.
     #[serde(default)]
     pub events: Vec<LogEvent>,
+    /// API service apps, issued access tokens (hashes only), used `jti`s, the DPoP nonce.
+    #[serde(default)]
+    pub oauth: crate::okta_oauth::OAuthState,
 }
 
 /// An Okta user. `profile` is free-form like Okta's (base plus custom attributes).
@@ -268,6 +271,7 @@ impl State {
                 groups: data.okta.groups.clone(),
                 api_tokens: Vec::new(),
                 events: Vec::new(),
+                oauth: Default::default(),
             },
             microsoft: data.microsoft.clone(),
             signing_key: None,
@@ -281,6 +285,7 @@ impl State {
     pub(crate) fn reset_to(&mut self, seed: &Seed) {
         let mut fresh = State::from_seed(seed);
         fresh.okta.api_tokens = std::mem::take(&mut self.okta.api_tokens);
+        fresh.okta.oauth = std::mem::take(&mut self.okta.oauth);
         let mut secrets: BTreeMap<String, Vec<ClientSecret>> = self
             .microsoft
             .apps
