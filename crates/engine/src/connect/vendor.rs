@@ -1,7 +1,8 @@
 //! What the engine needs from the Okta and Microsoft clients to save credentials: certificate parsing
 //! (`okta365_graph::ClientCertificate`) and Okta key pairs (`okta365_okta`).
 
-use okta365_secrets::Secret;
+use okta365_graph::ClientCertificate;
+use okta365_secrets::{CredentialKind, Secret};
 
 use super::save::NewCredential;
 use crate::error::{Error, Result};
@@ -13,16 +14,33 @@ pub(crate) struct GeneratedOktaKey {
     pub public_jwk: String,
 }
 
-pub(crate) fn certificate_from_pem(_pem: &Secret) -> Result<NewCredential> {
-    Err(Error::invalid(
-        "Certificates cannot be saved by this build yet; use a client secret.",
-    ))
+/// A certificate (with its private key) from PEM text, ready to store as PEM.
+pub(crate) fn certificate_from_pem(pem: &Secret) -> Result<NewCredential> {
+    let certificate = ClientCertificate::from_pem(pem.expose()).map_err(certificate_error)?;
+    Ok(certificate_credential(&certificate))
 }
 
-pub(crate) fn certificate_from_pfx(_der: &[u8], _password: &Secret) -> Result<NewCredential> {
-    Err(Error::invalid(
-        "Certificates cannot be saved by this build yet; use a client secret.",
-    ))
+/// A certificate (with its private key) from a PFX file and its password, converted to PEM so the
+/// password is never needed again.
+pub(crate) fn certificate_from_pfx(der: &[u8], password: &Secret) -> Result<NewCredential> {
+    let certificate =
+        ClientCertificate::from_pfx(der, password.expose()).map_err(certificate_error)?;
+    Ok(certificate_credential(&certificate))
+}
+
+fn certificate_credential(certificate: &ClientCertificate) -> NewCredential {
+    NewCredential {
+        kind: CredentialKind::EntraClientCertificate,
+        secret: certificate.to_pem(),
+        // The thumbprint the Entra admin center shows, so the admin can tell certificates apart.
+        hint: Some(certificate.thumbprint_sha1()),
+        expires_at: Some(certificate.not_after()),
+    }
+}
+
+/// The certificate errors are about what the admin gave: say so with the client's sentence.
+fn certificate_error(error: okta365_graph::Error) -> Error {
+    Error::invalid(error.to_string())
 }
 
 /// The `kid` of a JWK private key, if it has one.
