@@ -4,6 +4,7 @@
 Deterministic (fixed random seed), so re-running it reproduces the committed file byte for byte.
 Run from anywhere: python3 crates/sandbox/seed/generate.py
 """
+import hashlib
 import json
 import os
 import random
@@ -199,6 +200,8 @@ ms_users.append(ms_user(g["firstName"], g["lastName"],
                         f"{guest_local}#EXT#@contoso-sandbox.onmicrosoft.com", g["email"], None, None, [],
                         user_type="Guest"))
 
+EXPIRED_SECRET = "xpr8Q~SandboxExpiredSecret.okta365.demo0"
+
 seed = {
     "okta": {"orgName": "Contoso Sandbox",
              # Owns the org's API tokens (GET /api/v1/users/me with SSWS).
@@ -223,8 +226,25 @@ seed = {
             "appId": "7c1e4b52-93d8-4f0a-b6e1-2d5a9c83f417",
             "displayName": "okta365 demo",
             "servicePrincipalId": "e2a7d6c1-0b3f-4c59-8e14-6f9b2a7d5c30",
+            "objectId": "f3c8a1d6-4e72-4b09-b5a3-8d1e6c2f7a49",
             "roles": ["User.ReadWrite.All", "User.Invite.All", "Organization.Read.All", "Mail.Send",
-                      "LicenseAssignment.ReadWrite.All"],
+                      "LicenseAssignment.ReadWrite.All", "Application.Read.All"],
+        }, {
+            # An app whose only secret expired on 2024-06-30: its value is documented (the
+            # AADSTS7000222 example), so the seed keeps only its hash like every other secret.
+            "appId": "0e7d2c4b-5a61-4f38-9c2d-7b8e1f0a3d95",
+            "displayName": "okta365 expired secret",
+            "servicePrincipalId": "5b9c1e7a-2d34-4f80-a6c1-9e0d3b7f2a64",
+            "objectId": "a41f6d28-9c3e-4b57-8d12-6e0f5c7b9a30",
+            "roles": ["User.Read.All", "Organization.Read.All"],
+            "secrets": [{
+                "keyId": "c6a2e9f1-3b57-4d08-9e4c-1f7a2b5d8c63",
+                "displayName": "expired on 2024-06-30",
+                "hint": EXPIRED_SECRET[:3],
+                "secretHash": hashlib.sha256(EXPIRED_SECRET.encode()).hexdigest(),
+                "startDateTime": "2022-06-30T00:00:00Z",
+                "endDateTime": "2024-06-30T00:00:00Z",
+            }],
         }],
     },
 }

@@ -29,6 +29,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/clock", post(clock))
         .route("/events", get(events))
         .route("/mail", get(mail))
+        .merge(crate::entra_control::router())
         .merge(crate::okta_oauth::control_router())
 }
 
@@ -253,7 +254,7 @@ async fn demo_credentials(AxState(shared): AxState<Arc<Shared>>) -> Result<Respo
 }
 
 /// A value shaped like an Entra client secret: 40 characters with `Q~` at index 4.
-fn client_secret_value() -> String {
+pub(crate) fn client_secret_value() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-";
     let pick = |n: usize| -> String {
         (0..n)

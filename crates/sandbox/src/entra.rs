@@ -1,9 +1,15 @@
 //! The Entra ID token endpoint: `POST /{tenant}/oauth2/v2.0/token`, client credentials with a client
-//! secret (form body or HTTP Basic), issuing RS256 access tokens for Microsoft Graph signed with the
-//! sandbox's own key, and AADSTS error bodies.
+//! secret (form body or HTTP Basic) or a certificate assertion (`client_assertion_type` jwt-bearer,
+//! PS256/RS256, the certificate named by `x5t#S256` or `x5t`), issuing RS256 access tokens for
+//! Microsoft Graph signed with the sandbox's own key, and AADSTS error bodies.
+//!
+//! What must stay true: a certificate assertion is accepted only when its header names a certificate
+//! registered on the app, its signature verifies with that certificate's public key, `aud` is this
+//! tenant's token URL (by GUID or by any verified domain), `iss` = `sub` = the client id, it is within
+//! `nbf`..`exp` (5 minutes of clock skew, on the sandbox clock) and its `jti` was not seen before.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,17 +22,59 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jiff::Timestamp;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::server::{Shared, parse_form};
-use crate::state::{SigningKey, sha256_hex};
+use crate::state::{AppCertificate, AppRegistration, SigningKey, Tenant, sha256_hex};
 
 /// The only resource the sandbox issues tokens for.
 pub(crate) const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// Lifetime of an access token, as Entra reports it in `expires_in`.
 const TOKEN_LIFETIME_SECS: i64 = 3599;
+/// `client_assertion_type` of a certificate (or any JWT) client assertion.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Clock skew Entra tolerates on a client assertion's `nbf` and `exp`.
+const ASSERTION_SKEW_SECS: i64 = 300;
+
+/// Per-server Entra bookkeeping that is not tenant data: how many tokens each app was issued (read by
+/// `GET /_sandbox/entra/apps/{appId}`, so tests can see a client's token cache at work) and the
+/// client assertion ids already used.
+#[derive(Debug, Default)]
+pub(crate) struct Runtime {
+    tokens_issued: Mutex<HashMap<String, u64>>,
+    /// `jti` → the assertion's `exp`; pruned once expired.
+    seen_jti: Mutex<HashMap<String, i64>>,
+}
+
+impl Runtime {
+    /// Tokens issued to `app_id` by this server so far.
+    pub(crate) fn tokens_issued(&self, app_id: &str) -> u64 {
+        self.tokens_issued
+            .lock()
+            .expect("token counter lock")
+            .get(&app_id.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn count_token(&self, app_id: &str) {
+        *self
+            .tokens_issued
+            .lock()
+            .expect("token counter lock")
+            .entry(app_id.to_ascii_lowercase())
+            .or_default() += 1;
+    }
+
+    /// Records `jti`; false when it was already used by an assertion that has not expired yet.
+    fn first_use(&self, jti: &str, exp: i64, now: i64) -> bool {
+        let mut seen = self.seen_jti.lock().expect("jti lock");
+        seen.retain(|_, e| *e + ASSERTION_SKEW_SECS >= now);
+        seen.insert(jti.to_owned(), exp).is_none()
+    }
+}
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new().route("/{tenant}/oauth2/v2.0/token", post(token))
@@ -296,7 +344,7 @@ async fn issue(
 ) -> Result<Response, AadError> {
     let form: HashMap<String, String> = parse_form(std::str::from_utf8(body).unwrap_or(""));
     let now: Timestamp = shared.now();
-    let (tenant_id, app) = {
+    let (tenant_id, app, appidacr) = {
         let st = shared.state.read().await;
         let t = &st.microsoft.tenant;
         let known = t.id.eq_ignore_ascii_case(tenant)
@@ -350,66 +398,63 @@ async fn issue(
                 ),
             ));
         };
-        if form.contains_key("client_assertion") {
-            return Err(AadError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                700027,
-                "The certificate with identifier used to sign the client assertion is not registered on application. The sandbox supports client secrets only.",
-            ));
-        }
-        let secret = form
-            .get("client_secret")
-            .cloned()
-            .or_else(|| basic.map(|b| b.1));
-        let secret = match secret {
-            None => {
+        if let Some(assertion) = form.get("client_assertion") {
+            check_assertion(shared, tenant, t, app, &form, assertion, now)?;
+            (t.id.clone(), app.clone(), "2")
+        } else {
+            let secret = form
+                .get("client_secret")
+                .cloned()
+                .or_else(|| basic.map(|b| b.1));
+            let secret = match secret {
+                None => {
+                    return Err(AadError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        7000216,
+                        "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+                    ));
+                }
+                Some(s) if s.is_empty() => {
+                    return Err(AadError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        7000218,
+                        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                    ));
+                }
+                Some(s) => s,
+            };
+            let hash = sha256_hex(&secret);
+            let Some(found) = app.secrets.iter().find(|s| s.secret_hash == hash) else {
                 return Err(AadError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_client",
-                    7000216,
-                    "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+                    7000215,
+                    format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                        app.app_id
+                    ),
                 ));
-            }
-            Some(s) if s.is_empty() => {
+            };
+            let expired = found
+                .end_date_time
+                .parse::<Timestamp>()
+                .map(|end| now >= end)
+                .unwrap_or(true);
+            if expired {
                 return Err(AadError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_client",
-                    7000218,
-                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                    7000222,
+                    format!(
+                        "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.",
+                        app.app_id
+                    ),
                 ));
             }
-            Some(s) => s,
-        };
-        let hash = sha256_hex(&secret);
-        let Some(found) = app.secrets.iter().find(|s| s.secret_hash == hash) else {
-            return Err(AadError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                7000215,
-                format!(
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                    app.app_id
-                ),
-            ));
-        };
-        let expired = found
-            .end_date_time
-            .parse::<Timestamp>()
-            .map(|end| now >= end)
-            .unwrap_or(true);
-        if expired {
-            return Err(AadError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                7000222,
-                format!(
-                    "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.",
-                    app.app_id
-                ),
-            ));
+            (t.id.clone(), app.clone(), "1")
         }
-        (t.id.clone(), app.clone())
     };
     let scope = form.get("scope").map(|s| s.trim()).unwrap_or("");
     if scope.is_empty() {
@@ -445,7 +490,7 @@ async fn issue(
         exp: iat + TOKEN_LIFETIME_SECS,
         app_displayname: app.display_name.clone(),
         appid: app.app_id.clone(),
-        appidacr: "1".into(),
+        appidacr: appidacr.into(),
         azp: app.app_id.clone(),
         idp: issuer,
         idtyp: "app".into(),
@@ -467,6 +512,7 @@ async fn issue(
             e.to_string(),
         )
     })?;
+    shared.entra.count_token(&app.app_id);
     let body = json!({
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME_SECS,
@@ -474,4 +520,221 @@ async fn issue(
         "access_token": access_token,
     });
     Ok(with_token_headers(axum::Json(body).into_response()))
+}
+
+/// Claims of a client assertion that the token endpoint reads.
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    #[serde(default)]
+    aud: Option<Value>,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    exp: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    jti: Option<String>,
+}
+
+fn invalid_client(code: u32, message: impl Into<String>) -> AadError {
+    AadError::new(StatusCode::UNAUTHORIZED, "invalid_client", code, message)
+}
+
+fn malformed(what: &str) -> AadError {
+    AadError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        50027,
+        format!("JWT token is invalid or malformed. The client assertion {what}."),
+    )
+}
+
+/// The hex form of a base64url thumbprint from a JWT header, or `None` if it is not base64url.
+fn thumbprint_hex(b64: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(b64.trim_end_matches('=')).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Checks a certificate client assertion for `app` (see the module docs for what must hold).
+fn check_assertion(
+    shared: &Shared,
+    tenant_in_path: &str,
+    tenant: &Tenant,
+    app: &AppRegistration,
+    form: &HashMap<String, String>,
+    assertion: &str,
+    now: Timestamp,
+) -> Result<(), AadError> {
+    match form.get("client_assertion_type").map(String::as_str) {
+        None | Some("") => return Err(missing("client_assertion_type")),
+        Some(JWT_BEARER) => {}
+        Some(other) => {
+            return Err(AadError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                50027,
+                format!(
+                    "JWT token is invalid or malformed. The client_assertion_type '{other}' is not supported; use '{JWT_BEARER}'."
+                ),
+            ));
+        }
+    }
+    let header = jsonwebtoken::decode_header(assertion)
+        .map_err(|_| malformed("is not a signed JWT (header.payload.signature)"))?;
+    if !matches!(header.alg, Algorithm::PS256 | Algorithm::RS256) {
+        return Err(malformed(&format!(
+            "is signed with {:?}; certificate credentials use PS256 or RS256",
+            header.alg
+        )));
+    }
+    let presented = header
+        .x5t_s256
+        .as_deref()
+        .map(|t| (t, true))
+        .or(header.x5t.as_deref().map(|t| (t, false)));
+    let Some((presented, sha256)) = presented else {
+        return Err(malformed(
+            "header names no certificate: add x5t#S256 (or x5t) with the certificate's thumbprint",
+        ));
+    };
+    let wanted = thumbprint_hex(presented).unwrap_or_default();
+    let cert: Option<&AppCertificate> = app.certificates.iter().find(|c| {
+        let known = if sha256 {
+            &c.thumbprint_sha256
+        } else {
+            &c.thumbprint_sha1
+        };
+        !wanted.is_empty() && known.eq_ignore_ascii_case(&wanted)
+    });
+    let not_registered = |reason: &str| {
+        invalid_client(
+            700027,
+            format!(
+                "Client assertion failed signature validation. [Reason - {reason}, Thumbprint of key used by client: '{}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{}']",
+                wanted.to_ascii_uppercase(),
+                app.app_id,
+                app.object_id.as_deref().unwrap_or(&app.app_id),
+            ),
+        )
+    };
+    let Some(cert) = cert else {
+        return Err(not_registered("The key was not found."));
+    };
+    let expired = cert
+        .end_date_time
+        .parse::<Timestamp>()
+        .map(|end| now >= end)
+        .unwrap_or(true);
+    if expired {
+        return Err(not_registered("The key used is expired."));
+    }
+    let (n, e) = crate::entra_control::rsa_components(&cert.der_base64)
+        .map_err(|_| not_registered("The key was not found."))?;
+    let key = DecodingKey::from_rsa_raw_components(&n, &e);
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation)
+        .map_err(|err| {
+            use jsonwebtoken::errors::ErrorKind;
+            match err.kind() {
+                ErrorKind::InvalidSignature => invalid_client(
+                    700027,
+                    format!(
+                        "Client assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{}', Found key 'Start=…, End=…', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'.]",
+                        wanted.to_ascii_uppercase(),
+                        app.app_id
+                    ),
+                ),
+                _ => malformed("payload is not valid JSON claims"),
+            }
+        })?
+        .claims;
+
+    // `aud`: this tenant's v2.0 token URL, by GUID or by one of its verified domains.
+    let aud = match &claims.aud {
+        Some(Value::String(a)) => a.clone(),
+        Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_owned(),
+        Some(Value::Array(a)) if a.len() > 1 => {
+            return Err(invalid_client(
+                5002741,
+                format!(
+                    "Number of audience values in the provided client credential exceed maximum allowed. {} audience values provided, maximum allowed is 1.",
+                    a.len()
+                ),
+            ));
+        }
+        _ => String::new(),
+    };
+    let base = shared.url("");
+    let aud_ok = aud
+        .strip_prefix(base.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.strip_suffix("/oauth2/v2.0/token"))
+        .is_some_and(|t| {
+            t.eq_ignore_ascii_case(&tenant.id)
+                || t.eq_ignore_ascii_case(tenant_in_path)
+                || tenant
+                    .verified_domains
+                    .iter()
+                    .any(|d| d.name.eq_ignore_ascii_case(t))
+        });
+    if !aud_ok {
+        return Err(invalid_client(
+            50012,
+            format!(
+                "Client assertion audience claim does not match Realm issuer. The audience '{aud}' must be this tenant's token endpoint, {base}/{}/oauth2/v2.0/token.",
+                tenant.id
+            ),
+        ));
+    }
+    let iss = claims.iss.as_deref().unwrap_or_default();
+    let sub = claims.sub.as_deref().unwrap_or_default();
+    if !iss.eq_ignore_ascii_case(&app.app_id) || !sub.eq_ignore_ascii_case(&app.app_id) {
+        return Err(invalid_client(
+            700021,
+            format!(
+                "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials . (iss '{iss}', sub '{sub}', client_id '{}')",
+                app.app_id
+            ),
+        ));
+    }
+    let now_s = now.as_second();
+    let (Some(exp), nbf) = (claims.exp, claims.nbf) else {
+        return Err(malformed("has no exp claim"));
+    };
+    let fmt = |s: i64| {
+        Timestamp::from_second(s)
+            .map(|t| t.strftime("%m/%d/%Y %H:%M:%S").to_string())
+            .unwrap_or_else(|_| s.to_string())
+    };
+    if now_s > exp + ASSERTION_SKEW_SECS || nbf.is_some_and(|nbf| now_s + ASSERTION_SKEW_SECS < nbf)
+    {
+        return Err(invalid_client(
+            700024,
+            format!(
+                "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .",
+                fmt(now_s),
+                nbf.map(fmt).unwrap_or_default(),
+                fmt(exp)
+            ),
+        ));
+    }
+    let Some(jti) = claims.jti.filter(|j| !j.is_empty()) else {
+        return Err(malformed("has no jti claim"));
+    };
+    if !shared.entra.first_use(&jti, exp, now_s) {
+        return Err(invalid_client(
+            50027,
+            format!(
+                "JWT token is invalid or malformed. The client assertion with jti '{jti}' was already used; sign a new assertion for every token request."
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! Microsoft Graph v1.0: `organization`, `users` (with `$select`, `$top`, `$filter` and
-//! `@odata.nextLink` paging) and `subscribedSkus`, behind bearer tokens from the Entra endpoint and
-//! per-endpoint application permissions.
+//! `@odata.nextLink` paging), `subscribedSkus` and `applications` (by `$filter=appId eq '…'`, by
+//! object id, or `applications(appId='…')`, with their `passwordCredentials` and `keyCredentials`
+//! but never a secret), behind bearer tokens from the Entra endpoint and per-endpoint application
+//! permissions.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use crate::entra::{self, TokenProblem};
 use crate::server::{Shared, parse_form};
-use crate::state::{GraphUser, State};
+use crate::state::{AppRegistration, GraphUser, State};
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -26,6 +28,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/v1.0/users", get(list_users))
         .route("/v1.0/users/{id}", get(get_user))
         .route("/v1.0/subscribedSkus", get(subscribed_skus))
+        .route("/v1.0/applications", get(list_applications))
+        .route("/v1.0/applications/{id}", get(get_application))
+        // `applications(appId='…')`: the router has no suffix matching, so the whole segment is read.
+        .route("/v1.0/{segment}", get(application_by_app_id))
         .layer(middleware::from_fn(graph_layer))
 }
 
@@ -980,6 +986,220 @@ async fn subscribed_skus(
         json!({ "@odata.context": context(&shared, "subscribedSkus", None), "value": value }),
     )
     .into_response())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// applications
+
+/// Reading app registrations (Graph's least privileged first).
+const READ_APPLICATIONS: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+const APPLICATION_PROPERTIES: &[&str] = &[
+    "id",
+    "deletedDateTime",
+    "appId",
+    "createdDateTime",
+    "description",
+    "displayName",
+    "identifierUris",
+    "isFallbackPublicClient",
+    "keyCredentials",
+    "notes",
+    "passwordCredentials",
+    "publisherDomain",
+    "signInAudience",
+    "tags",
+];
+
+/// The application object id: stored, or derived from the appId for apps saved without one.
+fn application_object_id(app: &AppRegistration) -> String {
+    app.object_id.clone().unwrap_or_else(|| {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(app.app_id.to_ascii_lowercase().as_bytes());
+        uuid::Uuid::from_slice(&digest[..16])
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| app.app_id.clone())
+    })
+}
+
+fn render_application(st: &State, app: &AppRegistration) -> Value {
+    let tenant = &st.microsoft.tenant;
+    json!({
+        "id": application_object_id(app),
+        "deletedDateTime": null,
+        "appId": app.app_id,
+        "createdDateTime": tenant.created_date_time,
+        "description": null,
+        "displayName": app.display_name,
+        "identifierUris": [],
+        "isFallbackPublicClient": null,
+        "keyCredentials": app.certificates.iter().map(crate::entra_control::key_credential).collect::<Vec<_>>(),
+        "notes": null,
+        "passwordCredentials": app.secrets.iter().map(crate::entra_control::password_credential).collect::<Vec<_>>(),
+        "publisherDomain": tenant.verified_domains.iter().find(|d| d.is_initial).map(|d| d.name.clone()),
+        "signInAudience": "AzureADMyOrg",
+        "tags": [],
+    })
+}
+
+fn application_not_found(id: &str) -> GraphError {
+    GraphError::new(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// `$filter` on applications: `appId eq '…'` or `displayName eq '…'`.
+fn application_filter(f: &str) -> Result<(&'static str, String), GraphError> {
+    let toks = filter_tokens(f).map_err(|m| {
+        GraphError::bad_request("BadRequest", format!("Invalid filter clause: {m}"))
+    })?;
+    match toks.as_slice() {
+        [Tok::Word(prop), Tok::Word(op), Tok::Str(value)] if op.eq_ignore_ascii_case("eq") => {
+            let prop = ["appId", "displayName"]
+                .into_iter()
+                .find(|p| p.eq_ignore_ascii_case(prop))
+                .ok_or_else(|| {
+                    GraphError::bad_request(
+                        "Request_UnsupportedQuery",
+                        format!("Unsupported or invalid query filter clause specified for property '{prop}' of resource 'Application'."),
+                    )
+                })?;
+            Ok((prop, value.clone()))
+        }
+        _ => Err(GraphError::bad_request(
+            "Request_UnsupportedQuery",
+            "The sandbox supports $filter=appId eq '…' or displayName eq '…' on applications.",
+        )),
+    }
+}
+
+async fn list_applications(
+    AxState(shared): AxState<Arc<Shared>>,
+    caller: Caller,
+    query: Query,
+) -> Result<Response, GraphError> {
+    caller.require(READ_APPLICATIONS)?;
+    query.reject_unsupported(&[])?;
+    let select = parse_select(&query, APPLICATION_PROPERTIES, "application")?;
+    let filter = query
+        .get("$filter")
+        .filter(|f| !f.trim().is_empty())
+        .map(application_filter)
+        .transpose()?;
+    let st = shared.state.read().await;
+    let value: Vec<Value> = st
+        .microsoft
+        .apps
+        .iter()
+        .filter(|a| match &filter {
+            None => true,
+            Some(("appId", v)) => a.app_id.eq_ignore_ascii_case(v),
+            Some((_, v)) => a.display_name.eq_ignore_ascii_case(v),
+        })
+        .map(|a| {
+            project(
+                &render_application(&st, a),
+                select.as_deref(),
+                APPLICATION_PROPERTIES,
+            )
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "@odata.context": context(&shared, "applications", select.as_deref()),
+        "value": value,
+    }))
+    .into_response())
+}
+
+fn one_application(
+    shared: &Shared,
+    st: &State,
+    app: &AppRegistration,
+    query: &Query,
+) -> Result<Response, GraphError> {
+    query.reject_unsupported(&[])?;
+    let select = parse_select(query, APPLICATION_PROPERTIES, "application")?;
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(shared.url("/v1.0/$metadata#applications/$entity")),
+    );
+    if let Value::Object(mut v) = project(
+        &render_application(st, app),
+        select.as_deref(),
+        APPLICATION_PROPERTIES,
+    ) {
+        body.append(&mut v);
+    }
+    Ok(axum::Json(Value::Object(body)).into_response())
+}
+
+async fn get_application(
+    AxState(shared): AxState<Arc<Shared>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Query,
+) -> Result<Response, GraphError> {
+    caller.require(READ_APPLICATIONS)?;
+    let st = shared.state.read().await;
+    let app = st
+        .microsoft
+        .apps
+        .iter()
+        .find(|a| application_object_id(a).eq_ignore_ascii_case(&id))
+        .ok_or_else(|| application_not_found(&id))?;
+    one_application(&shared, &st, app, &query)
+}
+
+async fn application_by_app_id(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(segment): Path<String>,
+    parts: Parts,
+) -> Result<Response, GraphError> {
+    let Some(key) = segment
+        .strip_prefix("applications(")
+        .and_then(|s| s.strip_suffix(')'))
+    else {
+        return Err(GraphError::bad_request(
+            "BadRequest",
+            format!("Resource not found for the segment '{segment}'."),
+        ));
+    };
+    let mut parts = parts;
+    let caller = Caller::from_request_parts(&mut parts, &shared).await?;
+    caller.require(READ_APPLICATIONS)?;
+    let query = Query::from_request_parts(&mut parts, &shared)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let app_id = key
+        .strip_prefix("appId=")
+        .map(|v| v.trim_matches('\''))
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            GraphError::bad_request(
+                "BadRequest",
+                format!(
+                    "The key '{key}' is not supported here; address an application as applications(appId='{{appId}}')."
+                ),
+            )
+        })?;
+    let st = shared.state.read().await;
+    let app = st
+        .microsoft
+        .apps
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| application_not_found(app_id))?;
+    one_application(&shared, &st, app, &query)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `/api/v1/...` | Okta management API (`Authorization: SSWS {token}`, or an access token from below: `Bearer`, or `DPoP` with a proof) |
 //! | `/oauth2/v1/token` | Okta org authorization server: client credentials for API service apps (`private_key_jwt`, DPoP) |
-//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint (client credentials) |
+//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint (client credentials: a client secret, or a certificate assertion signed with a certificate registered on the app) |
 //! | `/v1.0/...` | Microsoft Graph (`Authorization: Bearer {token}` from the endpoint above) |
 //! | `/_sandbox/...` | control endpoints (below); never under a vendor path |
 //!
@@ -23,6 +23,10 @@
 //! two years) on the demo Entra app, returns their values once, and keeps only their SHA-256 hashes, as
 //! the real services do.
 //!
+//! The demo seed also has the app `0e7d2c4b-5a61-4f38-9c2d-7b8e1f0a3d95` ("okta365 expired secret"), whose
+//! only secret, `xpr8Q~SandboxExpiredSecret.okta365.demo0`, expired on 2024-06-30: it always gets
+//! AADSTS7000222. The demo app has Application.Read.All, so it can read its own secrets' end dates.
+//!
 //! ## Control endpoints (JSON)
 //! | request | what it does |
 //! |---|---|
@@ -35,6 +39,9 @@
 //! | `PATCH /_sandbox/okta/service-apps/{clientId}` | change any of `scopes`, `adminRoles`, `dpopBound`, `jwks`, `name` |
 //! | `POST /_sandbox/demo-credentials` | mint and return [`DemoCredentials`] (camelCase JSON) |
 //! | `PUT /_sandbox/apps/{appId}/roles` | `{"roles":["User.Read.All",…]}`: the app's granted Graph application permissions |
+//! | `GET /_sandbox/entra/apps/{appId}` | the Entra app: roles, secrets (`keyId`, `hint`, dates), certificates (thumbprints, dates) and `tokensIssued` by this server |
+//! | `POST /_sandbox/entra/apps/{appId}/secrets` | `{displayName?, endDateTime?}`: a new client secret (default: two years; a past `endDateTime` makes an expired one) → `{keyId, secretText, hint, displayName, startDateTime, endDateTime}` |
+//! | `POST /_sandbox/entra/apps/{appId}/certificates` | `{certificatePem, displayName?}`: register an RSA certificate (public part) for client assertions → `{keyId, thumbprint, thumbprintSha256, displayName, startDateTime, endDateTime}` |
 //! | `POST /_sandbox/reset` | restore the seed's directory data (minted credentials and the signing key are kept) |
 //! | `POST /_sandbox/clock` | `{"advance_secs":N}`: move the sandbox clock (token expiry, rate-limit windows, timestamps) |
 //! | `GET /_sandbox/events` | the Okta System Log events recorded so far (e.g. `group.user_membership.add`) |
@@ -48,6 +55,7 @@
 
 mod control;
 mod entra;
+mod entra_control;
 mod error;
 mod graph;
 mod local;
@@ -200,6 +208,7 @@ impl Sandbox {
             faults: Default::default(),
             rate_limits: Default::default(),
             keys: Default::default(),
+            entra: Default::default(),
         });
         let app = server::router(shared);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -171,9 +171,17 @@ impl SeedData {
                     app.display_name, app.app_id
                 ));
             }
-            if !app.secrets.is_empty() {
+            // A seed holds no usable credential: only secrets that have already expired (the
+            // AADSTS7000222 example), and only their hashes.
+            let now = jiff::Timestamp::now();
+            if app.secrets.iter().any(|s| {
+                s.end_date_time
+                    .parse::<jiff::Timestamp>()
+                    .map_or(true, |end| end > now)
+            }) || !app.certificates.is_empty()
+            {
                 return Err(format!(
-                    "app {:?} has secrets; a seed never holds credentials",
+                    "app {:?} has a secret that has not expired, or a certificate; a seed never holds usable credentials",
                     app.display_name
                 ));
             }

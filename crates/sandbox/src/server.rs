@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub faults: Mutex<Faults>,
     pub rate_limits: Mutex<okta::RateLimits>,
     pub keys: tokio::sync::OnceCell<Arc<entra::Keys>>,
+    /// Entra bookkeeping that is not tenant data (tokens issued, assertion ids used).
+    pub entra: entra::Runtime,
 }
 
 /// Faults injected through `POST /_sandbox/faults`.

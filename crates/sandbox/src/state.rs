@@ -216,6 +216,28 @@ pub(crate) struct AppRegistration {
     pub roles: Vec<String>,
     #[serde(default)]
     pub secrets: Vec<ClientSecret>,
+    /// The application object's id (Graph `application.id`); derived from `appId` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    /// Certificates registered on the app (Graph `keyCredentials`); public parts only.
+    #[serde(default)]
+    pub certificates: Vec<AppCertificate>,
+}
+
+/// A certificate registered on an app registration (public certificate only, as Entra keeps it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AppCertificate {
+    pub key_id: String,
+    pub display_name: String,
+    /// The certificate, DER, standard base64.
+    pub der_base64: String,
+    /// SHA-1 of the DER, upper-case hex (the portal's "Thumbprint").
+    pub thumbprint_sha1: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub thumbprint_sha256: String,
+    pub start_date_time: String,
+    pub end_date_time: String,
 }
 
 /// A client secret: only its hash is kept.
@@ -286,15 +308,22 @@ impl State {
         let mut fresh = State::from_seed(seed);
         fresh.okta.api_tokens = std::mem::take(&mut self.okta.api_tokens);
         fresh.okta.oauth = std::mem::take(&mut self.okta.oauth);
-        let mut secrets: BTreeMap<String, Vec<ClientSecret>> = self
+        let mut credentials: BTreeMap<String, (Vec<ClientSecret>, Vec<AppCertificate>)> = self
             .microsoft
             .apps
             .drain(..)
-            .map(|a| (a.app_id, a.secrets))
+            .map(|a| (a.app_id, (a.secrets, a.certificates)))
             .collect();
         for app in &mut fresh.microsoft.apps {
-            if let Some(s) = secrets.remove(&app.app_id) {
-                app.secrets = s;
+            if let Some((mut kept, certificates)) = credentials.remove(&app.app_id) {
+                // The seed's own (expired) secrets come back too if they were lost.
+                for s in std::mem::take(&mut app.secrets) {
+                    if !kept.iter().any(|k| k.key_id == s.key_id) {
+                        kept.push(s);
+                    }
+                }
+                app.secrets = kept;
+                app.certificates = certificates;
             }
         }
         fresh.signing_key = self.signing_key.take();

@@ -544,6 +544,12 @@ impl Csdl {
             "Edm.Int32" | "Edm.Int64" => v.is_i64() || v.is_u64(),
             "Edm.Double" | "Edm.Single" | "Edm.Decimal" => v.is_number(),
             "Edm.Guid" => v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
+            // OData JSON writes binary as base64 (Graph uses the standard alphabet).
+            "Edm.Binary" => v.as_str().is_some_and(|s| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+                    || base64::engine::general_purpose::URL_SAFE.decode(s).is_ok()
+            }),
             "Edm.DateTimeOffset" => v
                 .as_str()
                 .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
@@ -607,6 +613,38 @@ async fn graph_responses_use_the_metadata_properties_and_types() {
     for s in skus["value"].as_array().unwrap() {
         csdl.check("subscribedSku", s, "subscribedSku", &mut errors);
     }
+    // Applications, with a certificate registered so that keyCredentials is checked too.
+    let cert_pem = {
+        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let pair = rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["okta365.test".to_owned()]).unwrap();
+        params.self_signed(&pair).unwrap().pem()
+    };
+    env.control(
+        reqwest::Method::POST,
+        &format!("/_sandbox/entra/apps/{}/certificates", env.creds.entra_client_id),
+        Some(json!({ "certificatePem": cert_pem })),
+    )
+    .await;
+    let apps = get("/v1.0/applications".into()).await;
+    let (mut secrets, mut keys) = (0, 0);
+    for a in apps["value"].as_array().expect("an applications collection") {
+        csdl.check("application", a, "application", &mut errors);
+        secrets += a["passwordCredentials"].as_array().map_or(0, Vec::len);
+        keys += a["keyCredentials"].as_array().map_or(0, Vec::len);
+    }
+    assert!(
+        secrets >= 2 && keys == 1,
+        "passwordCredential and keyCredential were both checked ({secrets} secrets, {keys} keys)"
+    );
+    let one = get(format!(
+        "/v1.0/applications(appId='{}')",
+        env.creds.entra_client_id
+    ))
+    .await;
+    csdl.check("application", &one, "application", &mut errors);
     assert!(
         errors.is_empty(),
         "the sandbox drifted from Graph's metadata:\n{}",
