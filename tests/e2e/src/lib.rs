@@ -213,7 +213,11 @@ impl Scenario {
             app_bin: self.harness.app_bin.clone(),
             data_dir: self.data_dir().to_path_buf(),
         };
-        wait_for_port(port, guard.child.as_mut().expect("just set"), &log_path)?;
+        // Both must listen: tauri-driver answers at once, but proxies a new session to WebKitWebDriver,
+        // which it starts alongside and which takes longer on a busy machine.
+        for p in [port, native_port] {
+            wait_for_port(p, guard.child.as_mut().expect("just set"), &log_path)?;
+        }
 
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -255,10 +259,13 @@ fn wait_for_port(port: u16, driver: &mut Child, log_path: &Path) -> Result<()> {
             return Ok(());
         }
         if let Some(status) = driver.try_wait()? {
-            bail!("tauri-driver exited ({status}) before listening: {}", tail(log_path));
+            bail!("tauri-driver exited ({status}) before port {port} listened: {}", tail(log_path));
         }
         if Instant::now() > deadline {
-            bail!("tauri-driver did not listen on port {port} within 15 s: {}", tail(log_path));
+            bail!(
+                "nothing listened on port {port} within 15 s (tauri-driver or its WebKitWebDriver): {}",
+                tail(log_path)
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
