@@ -119,7 +119,10 @@ impl Env {
     async fn register(&self, cert: &TestCert) -> Value {
         self.control(
             Method::POST,
-            &format!("/_sandbox/entra/apps/{}/certificates", self.creds.entra_client_id),
+            &format!(
+                "/_sandbox/entra/apps/{}/certificates",
+                self.creds.entra_client_id
+            ),
             Some(json!({ "certificatePem": cert.pem })),
         )
         .await
@@ -144,13 +147,21 @@ async fn a_registered_certificate_signs_in_with_ps256_or_rs256() {
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect();
-    assert_eq!(registered["thumbprint"], sha1_hex, "the thumbprint is the portal's SHA-1 form");
+    assert_eq!(
+        registered["thumbprint"], sha1_hex,
+        "the thumbprint is the portal's SHA-1 form"
+    );
     assert!(uuid::Uuid::parse_str(registered["keyId"].as_str().unwrap()).is_ok());
 
     let tenant = env.creds.entra_tenant_id.clone();
     let a = env.assertion(&tenant);
-    let (status, body) = env.token_by_assertion(&tenant, &a.sign(&cert.der, &cert.key)).await;
-    assert_eq!(status, 200, "a PS256 assertion with x5t#S256 gets a token: {body}");
+    let (status, body) = env
+        .token_by_assertion(&tenant, &a.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        status, 200,
+        "a PS256 assertion with x5t#S256 gets a token: {body}"
+    );
     let t = claims(body["access_token"].as_str().unwrap());
     assert_eq!(t["appidacr"], "2", "a certificate sign-in is appidacr 2");
     assert_eq!(t["appid"], env.creds.entra_client_id);
@@ -160,13 +171,23 @@ async fn a_registered_certificate_signs_in_with_ps256_or_rs256() {
     let mut a = env.assertion(&domain);
     a.alg = Algorithm::RS256;
     a.sha256_thumbprint = false;
-    let (status, body) = env.token_by_assertion(&domain, &a.sign(&cert.der, &cert.key)).await;
-    assert_eq!(status, 200, "an RS256 assertion with x5t, by domain: {body}");
+    let (status, body) = env
+        .token_by_assertion(&domain, &a.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        status, 200,
+        "an RS256 assertion with x5t, by domain: {body}"
+    );
 
     // aud by GUID while the request went to the domain path is fine too.
     let a = env.assertion(&tenant);
-    let (status, body) = env.token_by_assertion(&domain, &a.sign(&cert.der, &cert.key)).await;
-    assert_eq!(status, 200, "aud by tenant GUID is accepted on the domain path: {body}");
+    let (status, body) = env
+        .token_by_assertion(&domain, &a.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        status, 200,
+        "aud by tenant GUID is accepted on the domain path: {body}"
+    );
 }
 
 #[tokio::test]
@@ -179,45 +200,91 @@ async fn every_assertion_check_has_its_aadsts_code() {
 
     // A certificate that is not registered on the app.
     let a = env.assertion(&tenant);
-    let (status, body) = env.token_by_assertion(&tenant, &a.sign(&stranger.der, &stranger.key)).await;
+    let (status, body) = env
+        .token_by_assertion(&tenant, &a.sign(&stranger.der, &stranger.key))
+        .await;
     assert_eq!((status, aadsts(&body)), (401, 700027), "{body}");
     assert_eq!(body["error"], "invalid_client");
-    assert!(body["error_description"].as_str().unwrap().contains("The key was not found."), "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("The key was not found."),
+        "{body}"
+    );
 
     // The header names the registered certificate but another key signed it.
-    let (status, body) = env.token_by_assertion(&tenant, &a.sign(&cert.der, &stranger.key)).await;
-    assert_eq!((status, aadsts(&body)), (401, 700027), "a wrong signature: {body}");
-    assert!(body["error_description"].as_str().unwrap().contains("did not match the expected signature"));
+    let (status, body) = env
+        .token_by_assertion(&tenant, &a.sign(&cert.der, &stranger.key))
+        .await;
+    assert_eq!(
+        (status, aadsts(&body)),
+        (401, 700027),
+        "a wrong signature: {body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("did not match the expected signature")
+    );
 
     // aud for another tenant.
     let mut bad = env.assertion(&tenant);
     bad.aud = env.token_url("contoso.onmicrosoft.com");
-    let (status, body) = env.token_by_assertion(&tenant, &bad.sign(&cert.der, &cert.key)).await;
-    assert_eq!((status, aadsts(&body)), (401, 50012), "a foreign audience: {body}");
+    let (status, body) = env
+        .token_by_assertion(&tenant, &bad.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        (status, aadsts(&body)),
+        (401, 50012),
+        "a foreign audience: {body}"
+    );
 
     // iss/sub naming another app.
     let other = "11111111-2222-3333-4444-555555555555";
     let mut bad = env.assertion(&tenant);
     bad.iss = other;
-    let (status, body) = env.token_by_assertion(&tenant, &bad.sign(&cert.der, &cert.key)).await;
-    assert_eq!((status, aadsts(&body)), (401, 700021), "iss is not the client: {body}");
+    let (status, body) = env
+        .token_by_assertion(&tenant, &bad.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        (status, aadsts(&body)),
+        (401, 700021),
+        "iss is not the client: {body}"
+    );
 
     // Expired more than the 5 minutes of allowed skew ago.
     let mut bad = env.assertion(&tenant);
     bad.exp_in = -400;
-    let (status, body) = env.token_by_assertion(&tenant, &bad.sign(&cert.der, &cert.key)).await;
-    assert_eq!((status, aadsts(&body)), (401, 700024), "an expired assertion: {body}");
+    let (status, body) = env
+        .token_by_assertion(&tenant, &bad.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        (status, aadsts(&body)),
+        (401, 700024),
+        "an expired assertion: {body}"
+    );
     // …but within the skew it is accepted.
     let mut skewed = env.assertion(&tenant);
     skewed.exp_in = -60;
-    let (status, body) = env.token_by_assertion(&tenant, &skewed.sign(&cert.der, &cert.key)).await;
-    assert_eq!(status, 200, "one minute past exp is within the clock skew: {body}");
+    let (status, body) = env
+        .token_by_assertion(&tenant, &skewed.sign(&cert.der, &cert.key))
+        .await;
+    assert_eq!(
+        status, 200,
+        "one minute past exp is within the clock skew: {body}"
+    );
 
     // The same jti twice.
     let once = env.assertion(&tenant).sign(&cert.der, &cert.key);
     assert_eq!(env.token_by_assertion(&tenant, &once).await.0, 200);
     let (status, body) = env.token_by_assertion(&tenant, &once).await;
-    assert_eq!((status, aadsts(&body)), (401, 50027), "a replayed assertion: {body}");
+    assert_eq!(
+        (status, aadsts(&body)),
+        (401, 50027),
+        "a replayed assertion: {body}"
+    );
 
     // No client_assertion_type.
     let a = env.assertion(&tenant).sign(&cert.der, &cert.key);
@@ -233,7 +300,12 @@ async fn every_assertion_check_has_its_aadsts_code() {
         )
         .await;
     assert_eq!((status, aadsts(&body)), (400, 900144), "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("client_assertion_type"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_assertion_type")
+    );
 }
 
 #[tokio::test]
@@ -241,12 +313,25 @@ async fn an_expired_certificate_is_refused() {
     let env = Env::start().await;
     let cert = make_cert(true);
     let registered = env.register(&cert).await;
-    assert!(registered["endDateTime"].as_str().unwrap().starts_with("2021-01-01"), "{registered}");
+    assert!(
+        registered["endDateTime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2021-01-01"),
+        "{registered}"
+    );
     let tenant = env.creds.entra_tenant_id.clone();
     let a = env.assertion(&tenant);
-    let (status, body) = env.token_by_assertion(&tenant, &a.sign(&cert.der, &cert.key)).await;
+    let (status, body) = env
+        .token_by_assertion(&tenant, &a.sign(&cert.der, &cert.key))
+        .await;
     assert_eq!((status, aadsts(&body)), (401, 700027), "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("The key used is expired."));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("The key used is expired.")
+    );
 }
 
 #[tokio::test]
@@ -262,7 +347,11 @@ async fn secrets_have_end_dates_and_expired_ones_get_7000222() {
         )
         .await;
     let secret = minted["secretText"].as_str().unwrap().to_owned();
-    assert_eq!(minted["hint"], secret[..3], "the hint is the first 3 characters");
+    assert_eq!(
+        minted["hint"],
+        secret[..3],
+        "the hint is the first 3 characters"
+    );
     assert_eq!(minted["endDateTime"], "2025-01-31T00:00:00Z");
     let form = [
         ("grant_type", "client_credentials"),
@@ -292,15 +381,26 @@ async fn secrets_have_end_dates_and_expired_ones_get_7000222() {
             ],
         )
         .await;
-    assert_eq!((status, aadsts(&body)), (401, 7000222), "the seeded expired secret: {body}");
+    assert_eq!(
+        (status, aadsts(&body)),
+        (401, 7000222),
+        "the seeded expired secret: {body}"
+    );
 
     // A default secret lasts two years and works; the control endpoint counts tokens.
     let fresh = env
-        .control(Method::POST, &format!("/_sandbox/entra/apps/{app}/secrets"), None)
+        .control(
+            Method::POST,
+            &format!("/_sandbox/entra/apps/{app}/secrets"),
+            None,
+        )
         .await;
     let end: jiff::Timestamp = fresh["endDateTime"].as_str().unwrap().parse().unwrap();
     let days = (end.as_second() - jiff::Timestamp::now().as_second()) / 86_400;
-    assert!((729..=731).contains(&days), "about two years, got {days} days");
+    assert!(
+        (729..=731).contains(&days),
+        "about two years, got {days} days"
+    );
     let before = env
         .control(Method::GET, &format!("/_sandbox/entra/apps/{app}"), None)
         .await["tokensIssued"]
@@ -316,9 +416,15 @@ async fn secrets_have_end_dates_and_expired_ones_get_7000222() {
     let shown = env
         .control(Method::GET, &format!("/_sandbox/entra/apps/{app}"), None)
         .await;
-    assert_eq!(shown["tokensIssued"].as_u64().unwrap(), before + 1, "{shown}");
+    assert_eq!(
+        shown["tokensIssued"].as_u64().unwrap(),
+        before + 1,
+        "{shown}"
+    );
     assert!(
-        !shown.to_string().contains(fresh["secretText"].as_str().unwrap()),
+        !shown
+            .to_string()
+            .contains(fresh["secretText"].as_str().unwrap()),
         "the app view never shows a secret"
     );
 }
@@ -346,13 +452,19 @@ async fn graph_applications_show_credentials_metadata_and_need_a_permission() {
     assert_eq!(a["appId"], app);
     let secret = &a["passwordCredentials"][0];
     assert_eq!(secret["hint"], env.creds.entra_client_secret[..3]);
-    assert_eq!(secret["secretText"], Value::Null, "the secret is never returned");
+    assert_eq!(
+        secret["secretText"],
+        Value::Null,
+        "the secret is never returned"
+    );
     assert!(secret["endDateTime"].as_str().is_some());
     let key = &a["keyCredentials"][0];
     assert_eq!(key["type"], "AsymmetricX509Cert");
     assert_eq!(key["usage"], "Verify");
     assert_eq!(
-        STANDARD.decode(key["customKeyIdentifier"].as_str().unwrap()).unwrap(),
+        STANDARD
+            .decode(key["customKeyIdentifier"].as_str().unwrap())
+            .unwrap(),
         sha1::Sha1::digest(&cert.der).to_vec(),
         "customKeyIdentifier is the SHA-1 thumbprint"
     );
@@ -365,9 +477,15 @@ async fn graph_applications_show_credentials_metadata_and_need_a_permission() {
     assert_eq!((status, by_id["appId"].as_str()), (200, Some(app.as_str())));
     let (status, missing) =
         get("/v1.0/applications(appId='11111111-2222-3333-4444-555555555555')".into()).await;
-    assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("Request_ResourceNotFound")));
+    assert_eq!(
+        (status, missing["error"]["code"].as_str()),
+        (404, Some("Request_ResourceNotFound"))
+    );
     let (status, _) = get("/v1.0/nonsense".into()).await;
-    assert_eq!(status, 400, "an unknown segment is still Graph's BadRequest");
+    assert_eq!(
+        status, 400,
+        "an unknown segment is still Graph's BadRequest"
+    );
 
     // Without Application.Read.All (and no directory role) reading apps is denied.
     env.control(
@@ -402,7 +520,13 @@ async fn bad_certificate_registrations_say_what_is_wrong() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("BEGIN CERTIFICATE"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"),
+        "{body}"
+    );
     let cert = make_cert(false);
     env.register(&cert).await;
     let again = env
@@ -412,5 +536,9 @@ async fn bad_certificate_registrations_say_what_is_wrong() {
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 409, "the same certificate twice is a conflict");
+    assert_eq!(
+        again.status(),
+        409,
+        "the same certificate twice is a conflict"
+    );
 }
