@@ -43,19 +43,28 @@ fn certificate_error(error: okta365_graph::Error) -> Error {
     Error::invalid(error.to_string())
 }
 
-/// The `kid` of a JWK private key, if it has one.
+/// Checks that Okta's client can use a private key (PEM or JWK) and returns its `kid`, if the key
+/// carries one.
 pub(crate) fn okta_key_id(key: &Secret) -> Result<Option<String>> {
-    let text = key.expose().trim();
-    if !text.starts_with('{') {
-        return Ok(None);
-    }
-    let json: serde_json::Value = serde_json::from_str(text)
-        .map_err(|_| Error::invalid("The private key JWK is not valid JSON; copy it again."))?;
-    Ok(json.get("kid").and_then(|k| k.as_str()).map(str::to_owned))
+    let parsed = okta365_okta::PrivateKey::parse(key.expose(), None)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(parsed.kid().map(str::to_owned))
 }
 
+/// A new RSA key pair for an Okta service app, its private half as PKCS#8 PEM for the keychain.
 pub(crate) fn generate_okta_key() -> Result<GeneratedOktaKey> {
-    Err(Error::invalid(
-        "Key generation is not available in this build yet; paste a private key.",
-    ))
+    let (key, public_jwk) = okta365_okta::generate_key_pair()
+        .map_err(|e| Error::Task(format!("the key pair could not be generated ({e})")))?;
+    let key_id = key
+        .kid()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Task("the generated key has no key id".into()))?;
+    let private_key = key
+        .to_pkcs8_pem()
+        .map_err(|e| Error::Task(format!("the key pair could not be generated ({e})")))?;
+    Ok(GeneratedOktaKey {
+        key_id,
+        private_key,
+        public_jwk,
+    })
 }
