@@ -959,12 +959,9 @@ struct AppRequest {
 
 const APP_EXAMPLE: &str = r#"{"name":"okta365","jwks":{"keys":[{"kty":"RSA","kid":"k1","n":"…","e":"AQAB"}]},"scopes":["okta.users.read"],"adminRoles":["READ_ONLY_ADMIN"],"dpopBound":true}"#;
 
-fn parse_app_request(body: &Bytes) -> Result<AppRequest, Response> {
+fn parse_app_request(body: &Bytes) -> Result<AppRequest, String> {
     serde_json::from_slice(body).map_err(|e| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            format!("The request body is not valid here ({e}). Send JSON like {APP_EXAMPLE}."),
-        )
+        format!("The request body is not valid here ({e}). Send JSON like {APP_EXAMPLE}.")
     })
 }
 
@@ -1000,7 +997,7 @@ fn parse_jwks(v: &Value) -> Result<Vec<Value>, String> {
 fn check_scopes(scopes: &[String]) -> Result<(), String> {
     match scopes.iter().find(|s| {
         let parts: Vec<&str> = s.split('.').collect();
-        !(parts.len() == 3 && parts[0] == "okta" && !parts[1].is_empty() && !parts[2].is_empty())
+        parts.len() != 3 || parts[0] != "okta" || parts[1].is_empty() || parts[2].is_empty()
     }) {
         Some(bad) => Err(format!(
             "scope {bad:?} is not an Okta API scope; use names like okta.users.read or okta.groups.manage"
@@ -1034,7 +1031,7 @@ fn render_app(app: &ServiceApp) -> Value {
 async fn create_app(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
     let req = match parse_app_request(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, e),
     };
     let Some(jwks) = req.jwks.as_ref() else {
         return control_error(
@@ -1093,7 +1090,7 @@ async fn update_app(
 ) -> Response {
     let req = match parse_app_request(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, e),
     };
     let jwks = match req.jwks.as_ref().map(parse_jwks).transpose() {
         Ok(k) => k,
