@@ -231,3 +231,114 @@ fn embedded_sandbox_urls_follow_the_port() {
         "okta"
     );
 }
+
+#[test]
+fn migration_2_backfills_the_connections_of_existing_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("okta365.sqlite3");
+    {
+        // A file as version 1 left it: a sandbox profile with its two secrets indexed.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../migrations/0001_init.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO profiles VALUES ('6f0c1f8e-3f43-4d7c-9f51-1c2b3d4e5f60', 'Sandbox', 'sandbox',
+                 'http://127.0.0.1:4000/', 'http://127.0.0.1:4000/', 'http://127.0.0.1:4000/', 't',
+                 'c', 1, 'okta', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+             INSERT INTO profiles VALUES ('0b9e4a3c-1d2e-4f5a-8b7c-6d5e4f3a2b10', 'Bare', 'tenant',
+                 '', 'https://login.microsoftonline.com', 'https://graph.microsoft.com', NULL,
+                 NULL, 0, 'microsoft', '2026-01-02T00:00:00Z', '2026-01-02T00:00:00Z');
+             INSERT INTO credentials VALUES ('6f0c1f8e-3f43-4d7c-9f51-1c2b3d4e5f60', 'okta.api_token',
+                 'Okta API token', NULL, '2026-01-01T00:00:00Z', NULL, NULL);
+             INSERT INTO credentials VALUES ('6f0c1f8e-3f43-4d7c-9f51-1c2b3d4e5f60',
+                 'entra.client_secret', 'Entra client secret', NULL, '2026-01-01T00:00:00Z', NULL, NULL);",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let profiles = store.list_profiles().unwrap();
+    let sandbox = &profiles[0];
+    assert_eq!(sandbox.ms_credential_kind.as_deref(), Some("secret"));
+    assert_eq!(sandbox.okta_auth.as_deref(), Some("apiToken"));
+    assert_eq!(
+        sandbox.operations,
+        okta365_store::DEFAULT_OPERATIONS,
+        "every operation but imports"
+    );
+    let bare = &profiles[1];
+    assert_eq!(
+        (
+            bare.ms_credential_kind.as_deref(),
+            bare.okta_auth.as_deref()
+        ),
+        (None, None),
+        "a profile without credentials gets no credential kind"
+    );
+}
+
+#[test]
+fn a_connection_is_saved_with_its_credentials_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("okta365.sqlite3")).unwrap();
+    let mut record = profile("Conn", false);
+    store.insert_profile(&record).unwrap();
+    store
+        .upsert_credential(&credential(record.id, "okta.api_token"))
+        .unwrap();
+    record.okta_org_url = "https://acme.okta.com".into();
+    record.okta_auth = Some("serviceApp".into());
+    record.okta_client_id = Some("0oa1b2c3d4e5f6g7h8i9".into());
+    record.okta_key_id = Some("kid-1".into());
+    record.operations = vec!["imports".into()];
+    let key = credential(record.id, "okta.private_key");
+    assert!(
+        store
+            .save_connection(&record, &[key], &["okta.api_token"])
+            .unwrap()
+    );
+    let back = store.profile_by_id(record.id).unwrap().unwrap();
+    assert_eq!(back.okta_org_url, "https://acme.okta.com");
+    assert_eq!(back.okta_auth.as_deref(), Some("serviceApp"));
+    assert_eq!(back.okta_key_id.as_deref(), Some("kid-1"));
+    assert_eq!(back.operations, ["imports"]);
+    let kinds: Vec<String> = store
+        .credentials(record.id)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["okta.private_key"],
+        "the new one in, the retired one out"
+    );
+
+    let when: Timestamp = "2026-10-01T00:00:00Z".parse().unwrap();
+    assert!(
+        store
+            .set_credential_expiry(record.id, "okta.private_key", Some(when))
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .credential(record.id, "okta.private_key")
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        Some(when)
+    );
+    assert!(
+        !store
+            .set_credential_expiry(record.id, "okta.api_token", None)
+            .unwrap(),
+        "nothing to update for a credential not recorded"
+    );
+    let mut ghost = profile("Ghost", false);
+    ghost.id = Uuid::new_v4();
+    assert!(
+        !store.save_connection(&ghost, &[], &[]).unwrap(),
+        "no such profile"
+    );
+}
