@@ -36,6 +36,8 @@ export function replaceField(kind: CredentialKind): string {
 /** The non-secret hint that helps recognise a credential, as a short phrase ("abc••••", "key id k1"). */
 export function hintText(kind: CredentialKind, hint: string | null): string {
   if (!hint) return "•••• in the OS keychain";
+  // Thumbprints and key ids are long; their start is enough to tell two apart.
+  if (hint.length > 16) hint = `${hint.slice(0, 12)}…`;
   switch (kind) {
     case "entra.client_certificate":
       return `thumbprint ${hint}`;
