@@ -5,6 +5,7 @@
 //! `key: value` lines otherwise). Errors go to stderr as one `error: …` line and the exit code is 1
 //! (2 for a malformed command line).
 
+mod connect;
 mod output;
 
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
@@ -37,6 +38,12 @@ enum Command {
     /// Run or reset the sandbox tenant of the data dir.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Connect a profile to its Microsoft tenant and Okta org, and test the connections.
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
+    /// The credentials kept in the OS keychain: list, delete, record expiry dates.
+    #[command(subcommand)]
+    Credentials(connect::CredentialsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +57,12 @@ enum ProfileCommand {
         /// dir's own sandbox, started for the duration of this command if nothing serves it).
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+    },
+    /// Create a profile for a real Okta org and Microsoft tenant and make it the active profile;
+    /// connect it with `okta365 connect microsoft` and `okta365 connect okta`.
+    AddTenant {
+        /// The profile name.
+        name: String,
     },
     /// List the profiles (`*` marks the active one).
     List,
@@ -169,6 +182,10 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
                 let active = Some(profile.id.clone());
                 output::profile(json, &profile, active.as_deref());
             }
+            ProfileCommand::AddTenant { name } => {
+                let profile = engine.create_tenant_profile(&name).await?;
+                output::profile(json, &profile, Some(&profile.id));
+            }
             ProfileCommand::List => {
                 let profiles = engine.list_profiles().await?;
                 let active = engine.app_info().await?.active_profile_id;
@@ -190,6 +207,14 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
             }
         },
         Command::Sandbox(SandboxCommand::Serve(args)) => serve(engine, args).await?,
+        Command::Connect(command) => {
+            if !connect::connect(engine, json, command).await? {
+                return Err(okta365_engine::Error::invalid(
+                    "A connection check failed; its fix is shown with it above.",
+                ));
+            }
+        }
+        Command::Credentials(command) => connect::credentials(engine, json, command).await?,
         Command::Sandbox(SandboxCommand::Reset) => unreachable!("handled before the engine opens"),
     }
     Ok(())

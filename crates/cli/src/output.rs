@@ -1,6 +1,9 @@
 //! What the CLI prints on stdout: JSON with `--json`, text otherwise.
 
-use okta365_engine::{AppInfo, Profile, ProfileKind, SandboxUrls};
+use okta365_engine::{
+    AppInfo, CheckStatus, ConnectionTarget, ConnectionTest, CredentialInfo, GeneratedKey, Profile,
+    ProfileKind, SandboxUrls,
+};
 use okta365_sandbox::DemoCredentials;
 use serde::Serialize;
 
@@ -65,8 +68,160 @@ pub fn profile(json: bool, profile: &Profile, active_id: Option<&str>) {
         "ms client id:    {}",
         profile.ms_client_id.as_deref().unwrap_or("(not set)")
     );
+    if let Some(ms) = &profile.microsoft {
+        println!(
+            "ms credential:   {}",
+            match ms.credential_kind {
+                Some(okta365_engine::MicrosoftCredentialKind::Secret) => "client secret",
+                Some(okta365_engine::MicrosoftCredentialKind::Certificate) => "certificate",
+                None => "(none stored)",
+            }
+        );
+    }
+    println!(
+        "okta auth:       {}",
+        match profile.okta.auth {
+            Some(okta365_engine::OktaAuthKind::ApiToken) => "API token".to_owned(),
+            Some(okta365_engine::OktaAuthKind::ServiceApp) => format!(
+                "API service app {}{}",
+                profile.okta.client_id.as_deref().unwrap_or("?"),
+                profile
+                    .okta
+                    .key_id
+                    .as_deref()
+                    .map(|k| format!(" (key {k})"))
+                    .unwrap_or_default()
+            ),
+            None => "(not set)".to_owned(),
+        }
+    );
+    if let Some(source) = &profile.okta.identity_source_id {
+        println!("identity source: {source}");
+    }
+    let operations: Vec<&str> = profile.operations.iter().map(|o| o.as_str()).collect();
+    println!(
+        "operations:      {}",
+        if operations.is_empty() {
+            "(none)".to_owned()
+        } else {
+            operations.join(", ")
+        }
+    );
     println!("wizard step:     {}", profile.wizard_step);
     println!("created:         {}", profile.created_at);
+}
+
+/// `okta365 connect okta`: the profile saved and, with --generate-key, the public JWK to paste.
+pub fn okta_saved(json: bool, profile: Option<&Profile>, key: Option<&GeneratedKey>) {
+    if json {
+        return print_json(&serde_json::json!({ "profile": profile, "generatedKey": key }));
+    }
+    if let Some(profile) = profile {
+        self::profile(false, profile, Some(&profile.id));
+    }
+    if let Some(key) = key {
+        println!();
+        println!(
+            "Generated a key pair (key id {}); the private key is in the OS keychain.",
+            key.key_id
+        );
+        println!(
+            "In the Okta Admin Console, open the API service app → General → Client Credentials →              Public keys → Add key, and paste this public JWK:"
+        );
+        println!("{}", key.public_jwk);
+    }
+}
+
+/// `okta365 connect test`: every check with ✓/✗, its detail, fix and link.
+pub fn connection_tests(json: bool, tests: &[ConnectionTest]) {
+    if json {
+        return print_json(&tests);
+    }
+    for (i, test) in tests.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let target = match test.target {
+            ConnectionTarget::Microsoft => "Microsoft",
+            ConnectionTarget::Okta => "Okta",
+        };
+        println!(
+            "{target}: {}",
+            if test.ok {
+                "connected"
+            } else {
+                "a check failed"
+            }
+        );
+        for step in &test.steps {
+            let mark = match step.status {
+                CheckStatus::Ok => "✓",
+                CheckStatus::Failed => "✗",
+                CheckStatus::Warning => "!",
+                CheckStatus::Skipped => "-",
+            };
+            println!("  {mark} {} [{}]", step.label, step.id);
+            if let Some(detail) = &step.detail {
+                println!("      {detail}");
+            }
+            if let Some(fix) = &step.fix {
+                println!("      fix: {fix}");
+            }
+            if let Some(link) = &step.link {
+                println!("      {link}");
+            }
+        }
+    }
+}
+
+/// `okta365 credentials list`: a table (never a value).
+pub fn credentials(json: bool, list: &[CredentialInfo]) {
+    if json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        println!("No credentials are stored.");
+        return;
+    }
+    let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
+    let rows: Vec<[String; 6]> = list
+        .iter()
+        .map(|c| {
+            [
+                c.profile_name.clone(),
+                c.kind.as_str().to_owned(),
+                c.hint
+                    .clone()
+                    .map(|h| format!("••••{h}"))
+                    .unwrap_or_default(),
+                day(&c.created_at),
+                c.last_used_at.as_deref().map(day).unwrap_or("never".into()),
+                match (&c.expires_at, c.days_left) {
+                    (Some(at), Some(days)) => format!(
+                        "{} ({days} days){}",
+                        day(at),
+                        if c.expiry_warning { " !" } else { "" }
+                    ),
+                    _ => "unknown".into(),
+                },
+            ]
+        })
+        .collect();
+    let header = ["PROFILE", "KIND", "HINT", "CREATED", "LAST USED", "EXPIRES"].map(String::from);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
 }
 
 /// Every profile, as a JSON array or a table.

@@ -172,7 +172,8 @@ pub fn redact(line: &str) -> Cow<'_, str> {
             // key=value, key: value and "key":"value" for secret-ish keys (also inside escaped JSON).
             (
                 Regex::new(
-                    r#"(?i)(\w*(?:secret|token|password|assertion|api_?key)\\?["']?\s*[:=]\s*\\?["']?)([^\s"'&,;}\\<]+)"#,
+                    // Not after `::`: a module path such as `okta365_graph::token:` is not a key.
+                    r#"(?i)((?:^|[^:\w])\w*(?:secret|token|password|assertion|api_?key)\\?["']?\s*[:=]\s*\\?["']?)([^\s"'&,;}\\<]+)"#,
                 )
                 .unwrap(),
                 "$1<redacted>",
@@ -281,6 +282,7 @@ mod tests {
             "profile created name=Sandbox kind=sandbox token_type=none",
             "GET http://127.0.0.1:4567/api/v1/groups?limit=200 -> 200",
             "secret=<redacted>",
+            "DEBUG okta365_graph::token: requesting an access token token_url=http://127.0.0.1:4100/t",
         ] {
             assert_eq!(redact(line), line, "nothing secret in {line:?}");
         }
