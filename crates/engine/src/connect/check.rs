@@ -218,7 +218,7 @@ impl Engine {
                 done.push(CheckStep::failed(
                     "token",
                     "Sign-in",
-                    e.to_string(),
+                    e,
                     Some("Correct the tenant, client id or URLs on the Microsoft step.".into()),
                     None,
                 ));
@@ -410,16 +410,18 @@ impl Engine {
         tenant: &str,
         client_id: &str,
         credential: EntraCredential,
-    ) -> std::result::Result<MicrosoftClient, okta365_graph::Error> {
+    ) -> std::result::Result<MicrosoftClient, String> {
         let login = parse_url(&record.entra_login_url, "login")?;
         let graph = parse_url(&record.graph_url, "Graph")?;
+        let message = |e: okta365_graph::Error| e.to_string();
         let provider = TokenProvider::new(
             &login,
-            TenantId::parse(tenant)?,
-            ClientId::parse(client_id)?,
+            TenantId::parse(tenant).map_err(message)?,
+            ClientId::parse(client_id).map_err(message)?,
             credential,
             self.inner.vendor_http.clone(),
-        )?;
+        )
+        .map_err(message)?;
         Ok(MicrosoftClient {
             graph_url: graph,
             provider,
@@ -443,12 +445,9 @@ impl MicrosoftClient {
     }
 }
 
-fn parse_url(value: &str, what: &str) -> std::result::Result<Url, okta365_graph::Error> {
-    Url::parse(value).map_err(|_| {
-        okta365_graph::Error::InvalidInput(format!(
-            "The profile's Microsoft {what} URL \"{value}\" is not a valid URL."
-        ))
-    })
+fn parse_url(value: &str, what: &str) -> std::result::Result<Url, String> {
+    Url::parse(value)
+        .map_err(|_| format!("The profile's Microsoft {what} URL \"{value}\" is not a valid URL."))
 }
 
 enum ExpiryRead {

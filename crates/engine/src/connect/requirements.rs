@@ -100,13 +100,16 @@ pub(crate) fn either(group: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    /// An operation, its role groups and its scopes.
+    type Row<'a> = (OperationId, Vec<Vec<&'a str>>, Vec<&'a str>);
+
     fn roles(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn the_table_is_the_documented_one() {
-        let table: Vec<(OperationId, Vec<Vec<&str>>, Vec<&str>)> = OperationId::ALL
+        let table: Vec<Row> = OperationId::ALL
             .into_iter()
             .map(|op| {
                 let r = requirements(op);
@@ -118,7 +121,7 @@ mod tests {
             })
             .collect();
         use OperationId::*;
-        let expected: Vec<(OperationId, Vec<Vec<&str>>, Vec<&str>)> = vec![
+        let expected: Vec<Row> = vec![
             (
                 Licenses,
                 vec![vec!["Organization.Read.All", "Directory.Read.All"]],

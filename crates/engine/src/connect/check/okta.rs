@@ -301,6 +301,7 @@ impl Engine {
                     scopes,
                 })
                 .build()
+                .map_err(Box::new)
         };
         let mut wanted: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let mut refused = Vec::new();
