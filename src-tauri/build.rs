@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "remove_profile",
     "set_wizard_step",
     "validate_field",
+    "requirements",
     "create_tenant_profile",
     "save_microsoft",
     "save_okta",

@@ -4,8 +4,8 @@
 
 use okta365_engine::{
     ApiError, AppInfo, ConnectionTest, CreateSandboxProfileRequest, CredentialInfo, CredentialKind,
-    FieldCheck, FieldId, GeneratedKey, OperationId, Profile, Progress, SaveMicrosoftRequest,
-    SaveOktaRequest, StepId,
+    FieldCheck, FieldId, GeneratedKey, OperationId, OperationRequirement, Profile, Progress,
+    SaveMicrosoftRequest, SaveOktaRequest, StepId,
 };
 use tauri::{State, ipc::Channel};
 
@@ -74,6 +74,12 @@ pub fn validate_field(
     value: String,
 ) -> Answer<FieldCheck> {
     Ok(app.engine()?.validate_field(field, &value))
+}
+
+/// The operation → requirement table the connection steps explain.
+#[tauri::command]
+pub fn requirements(app: State<'_, AppState>) -> Answer<Vec<OperationRequirement>> {
+    Ok(app.engine()?.requirements())
 }
 
 #[tauri::command]

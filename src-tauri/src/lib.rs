@@ -65,6 +65,7 @@ pub fn run() -> Result<i32> {
             commands::remove_profile,
             commands::set_wizard_step,
             commands::validate_field,
+            commands::requirements,
             commands::create_tenant_profile,
             commands::save_microsoft,
             commands::save_okta,

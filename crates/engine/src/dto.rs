@@ -261,7 +261,8 @@ impl OperationId {
         OperationId::ALL.into_iter().find(|op| op.as_str() == value)
     }
 
-    /// What it is, for people, e.g. "guest accounts".
+    /// What it is, in the middle of a sentence, e.g. "guest accounts" in "Permissions for guest
+    /// accounts". The name on screen and the description are in `connect::requirements`.
     pub fn label(self) -> &'static str {
         match self {
             OperationId::Licenses => "licenses",
@@ -280,6 +281,24 @@ impl std::fmt::Display for OperationId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What one operation does and what it needs from each tenant: a row of the engine's table
+/// (`connect::requirements`), which Test connection enforces and the desktop app shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationRequirement {
+    /// The operation.
+    pub operation: OperationId,
+    /// Its name on screen, e.g. "Guest accounts".
+    pub label: String,
+    /// What it does, in one sentence.
+    pub description: String,
+    /// Microsoft Graph application permissions: every group is needed, any one role of a group
+    /// satisfies it (`[["User.Invite.All"], ["User.ReadWrite.All"]]` needs both).
+    pub graph_roles: Vec<Vec<String>>,
+    /// Okta API scopes, all needed.
+    pub okta_scopes: Vec<String>,
 }
 
 /// A form field checked by `validate_field`.

@@ -30,8 +30,8 @@ pub use dto::{
     ApiError, AppInfo, BuildKind, CheckStatus, CheckStep, ConnectionTarget, ConnectionTest,
     CreateSandboxProfileRequest, CredentialInfo, CredentialKind, ErrorCode, FieldCheck, FieldId,
     GeneratedKey, MicrosoftConnection, MicrosoftCredentialInput, MicrosoftCredentialKind,
-    OktaAuthInput, OktaAuthKind, OktaConnection, OperationId, Profile, ProfileKind, Progress,
-    SaveMicrosoftRequest, SaveOktaRequest, StepId,
+    OktaAuthInput, OktaAuthKind, OktaConnection, OperationId, OperationRequirement, Profile,
+    ProfileKind, Progress, SaveMicrosoftRequest, SaveOktaRequest, StepId,
 };
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,

@@ -5,6 +5,9 @@
 //! ```sh
 //! UPDATE_BINDINGS=1 cargo test -p okta365-engine --test bindings
 //! ```
+//!
+//! The same command rewrites `ui/src/test/requirements.ts`, the operation → requirement table the
+//! front end's fake engine serves, so its unit tests run on the engine's real table.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -33,6 +36,7 @@ fn rendered() -> BTreeMap<String, String> {
     render::<OktaConnection>(&cfg, &mut out);
     render::<OktaAuthKind>(&cfg, &mut out);
     render::<OperationId>(&cfg, &mut out);
+    render::<OperationRequirement>(&cfg, &mut out);
     render::<FieldId>(&cfg, &mut out);
     render::<FieldCheck>(&cfg, &mut out);
     render::<MicrosoftCredentialInput>(&cfg, &mut out);
@@ -59,6 +63,41 @@ fn rendered() -> BTreeMap<String, String> {
 
 fn bindings_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/ipc/bindings")
+}
+
+/// `ui/src/test/requirements.ts` as the engine's table renders it.
+fn fake_engine_table() -> String {
+    let table = serde_json::to_string_pretty(&okta365_engine::connect::requirements::table())
+        .expect("the table serializes");
+    format!(
+        "// Generated from crates/engine/src/connect/requirements.rs by crates/engine/tests/bindings.rs. Do not edit.\n\
+         // The operation → requirement table as the `requirements` command answers it; the fake engine serves it.\n\
+         import type {{ OperationRequirement }} from \"../lib/ipc\";\n\
+         \n\
+         export const REQUIREMENTS: OperationRequirement[] = {table};\n"
+    )
+}
+
+#[test]
+fn the_fake_engine_serves_the_engine_table() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/test/requirements.ts");
+    let expected = fake_engine_table();
+    if std::env::var_os("UPDATE_BINDINGS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &expected).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} is missing ({e}). Regenerate it with `UPDATE_BINDINGS=1 cargo test -p okta365-engine --test bindings`.",
+            path.display()
+        )
+    });
+    assert!(
+        committed == expected,
+        "{} differs from connect::requirements, so the UI tests would run on a stale table. Regenerate it \
+         with `UPDATE_BINDINGS=1 cargo test -p okta365-engine --test bindings`.\n--- expected ---\n{expected}",
+        path.display()
+    );
 }
 
 #[test]
@@ -180,6 +219,10 @@ fn connection_bindings_have_the_documented_shapes() {
     has(
         "OperationId",
         r#"export type OperationId = "licenses" | "memberAccounts" | "profileSync" | "guests" | "deactivation" | "activation" | "managerEmail" | "imports";"#,
+    );
+    has(
+        "OperationRequirement",
+        "{ operation: OperationId, label: string, description: string, graphRoles: Array<Array<string>>, oktaScopes: Array<string>, }",
     );
     has(
         "FieldId",

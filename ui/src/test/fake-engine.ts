@@ -13,14 +13,15 @@ import type {
   FieldCheck,
   FieldId,
   OperationId,
+  OperationRequirement,
   Profile,
   Progress,
   SaveMicrosoftRequest,
   SaveOktaRequest,
   StepId,
 } from "../lib/ipc";
-import { DEFAULT_OPERATIONS } from "../lib/state/operations";
 import { isStepId } from "../lib/state/steps";
+import { REQUIREMENTS } from "./requirements";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -108,6 +109,8 @@ export class FakeEngine {
   /** When set, a test waits for the promise after reporting its first check. */
   testGate: Promise<void> | null = null;
   check: (field: FieldId, value: string) => FieldCheck = fakeCheck;
+  /** What `requirements` answers: the engine's own table (generated from Rust), unless a test changes it. */
+  requirements: OperationRequirement[] = structuredClone(REQUIREMENTS);
   #keys = 0;
   #seq = 0;
 
@@ -141,7 +144,8 @@ export class FakeEngine {
         credentialKind: "secret",
       },
       okta: { orgUrl: "http://127.0.0.1:41234", auth: "apiToken", clientId: null, keyId: null, identitySourceId: null },
-      operations: [...DEFAULT_OPERATIONS],
+      // The engine's default: every operation but imports.
+      operations: REQUIREMENTS.map((r) => r.operation).filter((op) => op !== "imports"),
       ...partial,
     };
     this.profiles.push(profile);
@@ -221,6 +225,8 @@ export class FakeEngine {
         p.wizardStep = args.step as StepId;
         return structuredClone(p);
       }
+      case "requirements":
+        return structuredClone(this.requirements);
       case "validate_field":
         return this.check(args.field as FieldId, String(args.value));
       case "create_tenant_profile": {

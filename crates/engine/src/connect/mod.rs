@@ -32,6 +32,13 @@ impl crate::Engine {
     pub fn validate_field(&self, field: FieldId, value: &str) -> crate::dto::FieldCheck {
         validate_field(field, value)
     }
+
+    /// The operation → requirement table ([`requirements::table`]): what each operation does and
+    /// the Graph permissions and Okta scopes it needs. The desktop app explains the connection steps
+    /// with it, so it never keeps a copy of its own.
+    pub fn requirements(&self) -> Vec<crate::dto::OperationRequirement> {
+        requirements::table()
+    }
 }
 
 /// Stored value of a Microsoft connection using a client secret.

@@ -14,6 +14,7 @@ import type {
   FieldId,
   GeneratedKey,
   OperationId,
+  OperationRequirement,
   Profile,
   Progress,
   SaveMicrosoftRequest,
@@ -109,6 +110,11 @@ export const ipc = {
   /** Checks one form value the way the engine (and the CLI) will: a specific message, a normalized value, a note. */
   validateField: (field: FieldId, value: string): Promise<FieldCheck> =>
     call("validate_field", { field, value }),
+  /**
+   * The engine's operation → requirement table: what each operation does and the Graph permissions
+   * and Okta scopes it needs (the same rows Test connection checks). The UI keeps no copy of its own.
+   */
+  requirements: (): Promise<OperationRequirement[]> => call("requirements"),
   /** "Connect my tenants": a profile on the real Microsoft and Okta endpoints, made active. */
   createTenantProfile: (name: string): Promise<Profile> => call("create_tenant_profile", { name }),
   /** Saves the Microsoft tenant, client id and (unless null) a new credential into the OS keychain. */

@@ -55,6 +55,7 @@ describe("connection commands (docs/connections.md)", () => {
     });
 
     await ipc.validateField("msClientId", "abc");
+    await ipc.requirements();
     await ipc.createTenantProfile("Contoso");
     await ipc.saveMicrosoft({
       profileId: "p1",
@@ -73,6 +74,7 @@ describe("connection commands (docs/connections.md)", () => {
 
     expect(seen).toEqual([
       ["validate_field", { field: "msClientId", value: "abc" }],
+      ["requirements", {}],
       ["create_tenant_profile", { name: "Contoso" }],
       [
         "save_microsoft",

@@ -13,6 +13,7 @@ import {
   type StepId,
   type ConnectionTarget,
 } from "../ipc";
+import { Requirements } from "./requirements.svelte";
 import { nextStep, previousStep } from "./steps";
 
 /** What the wizard is waiting for, so the right control can show progress and stay disabled. */
@@ -47,12 +48,16 @@ export class Wizard {
   );
   readonly isSandbox: boolean = $derived(this.active?.kind === "sandbox");
 
+  /** The engine's operation → requirement table, asked for once by the first step that shows it. */
+  readonly requirements: Requirements;
+
   readonly #backend: Backend;
   /** Bumped on every step change so a slow, older `set_wizard_step` answer cannot win. */
   #stepSeq = 0;
 
   constructor(backend: Backend = ipc) {
     this.#backend = backend;
+    this.requirements = new Requirements(backend);
   }
 
   /** The backend the steps call for their own work (saving forms, tests, credentials). */

@@ -1,6 +1,6 @@
 // The connection steps rendered in the app frame against the fake engine: what the admin does on the
 // Microsoft, Okta and Credentials steps, and what reaches the backend.
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../../App.svelte";
 import type { StepId } from "../ipc";
@@ -131,6 +131,7 @@ describe("Microsoft step", () => {
 
   it("operations are checkboxes saved at once", async () => {
     const p = await open("microsoft");
+    await waitFor(() => expect(byTestId("operation-imports")).not.toBeNull());
     expect(input("operation-imports").checked).toBe(false);
     expect(input("operation-guests").checked).toBe(true);
     await fireEvent.click(input("operation-guests"));
@@ -140,6 +141,41 @@ describe("Microsoft step", () => {
       operations: ["licenses", "memberAccounts", "profileSync", "deactivation", "activation", "managerEmail"],
     });
     await waitFor(() => expect(input("operation-guests").checked).toBe(false));
+  });
+
+  it("the operations, what they do and what they need come from the engine's table, asked for once", async () => {
+    engine.requirements = engine.requirements.map((row) =>
+      row.operation === "guests"
+        ? { ...row, label: "Partner guests", description: "Served by the engine.", graphRoles: [["User.Invite.All"], ["Directory.ReadWrite.All", "User.ReadWrite.All"]] }
+        : row,
+    );
+    await open("microsoft");
+    await waitFor(() => expect(byTestId("operation-guests")).not.toBeNull());
+    const ids = [...document.querySelectorAll("[data-testid^='operation-']")].map((e) => e.getAttribute("data-testid"));
+    expect(ids, "one checkbox per row, in the engine's order").toEqual(engine.requirements.map((r) => `operation-${r.operation}`));
+    const guests = byTestId("operation-guests")!.closest("label")!.textContent!;
+    expect(guests).toContain("Partner guests");
+    expect(guests).toContain("Served by the engine.");
+    expect(guests).toContain("User.Invite.All + Directory.ReadWrite.All or User.ReadWrite.All");
+    expect(byTestId("operation-imports")!.closest("label")!.textContent).toContain("No Microsoft permission");
+
+    await fireEvent.click(byTestId("rail-step-okta")!);
+    await waitFor(() => expect(byTestId("step-okta")).not.toBeNull());
+    await fireEvent.change(byTestId("okta-auth-kind")!, { target: { value: "serviceApp" } });
+    await waitFor(() => expect(byTestId("okta-scopes")).not.toBeNull());
+    expect(engine.callsOf("requirements"), "the table is cached after the first answer").toHaveLength(1);
+  });
+
+  it("when the table cannot be loaded, the card says why and Try again asks once more", async () => {
+    engine.failNext.set("requirements", { code: "internal", message: "The engine is not ready." });
+    await open("microsoft");
+    await waitFor(() => expect(byTestId("operations-error")).not.toBeNull());
+    expect(byTestId("operations-error")!.textContent).toContain("The engine is not ready.");
+    expect(byTestId("operation-guests")).toBeNull();
+    await fireEvent.click(screen.getByRole("button", { name: "Try again" }));
+    await waitFor(() => expect(byTestId("operation-guests")).not.toBeNull());
+    expect(byTestId("operations-error")).toBeNull();
+    expect(engine.callsOf("requirements")).toHaveLength(2);
   });
 });
 
@@ -177,6 +213,30 @@ describe("Okta step", () => {
       orgUrl: "http://127.0.0.1:41234",
       auth: { kind: "serviceApp", clientId: "0oa1service", privateKey: null, keyId: "k1" },
     });
+  });
+
+  it("lists the scopes the enabled operations need, taken from the engine's table", async () => {
+    await open("okta", (id) => {
+      engine.profiles.find((p) => p.id === id)!.operations = ["licenses", "imports"];
+    });
+    await fireEvent.change(byTestId("okta-auth-kind")!, { target: { value: "serviceApp" } });
+    const scopes = () => [...document.querySelectorAll("[data-testid='okta-scopes'] code")].map((c) => c.textContent);
+    // licenses: okta.groups.read; imports: okta.identitySources.manage, okta.users.read.
+    await waitFor(() => expect(scopes()).toEqual(["okta.groups.read", "okta.identitySources.manage", "okta.users.read"]));
+    expect(scopes(), "okta.logs.read belongs to operations that are not enabled").not.toContain("okta.logs.read");
+
+    // The step shows what the engine serves, not a copy of its own.
+    cleanup();
+    clearMocks();
+    engine = installFakeEngine();
+    engine.requirements = engine.requirements.map((row) =>
+      row.operation === "licenses" ? { ...row, oktaScopes: ["okta.groups.read", "okta.apps.read"] } : row,
+    );
+    await open("okta", (id) => {
+      engine.profiles.find((p) => p.id === id)!.operations = ["licenses"];
+    });
+    await fireEvent.change(byTestId("okta-auth-kind")!, { target: { value: "serviceApp" } });
+    await waitFor(() => expect(scopes()).toEqual(["okta.apps.read", "okta.groups.read"]));
   });
 
   it("without a usable Clipboard API, Copy selects the JWK for Ctrl+C", async () => {

@@ -20,6 +20,7 @@ export type { OktaAuthInput } from "./OktaAuthInput";
 export type { OktaAuthKind } from "./OktaAuthKind";
 export type { OktaConnection } from "./OktaConnection";
 export type { OperationId } from "./OperationId";
+export type { OperationRequirement } from "./OperationRequirement";
 export type { Profile } from "./Profile";
 export type { ProfileKind } from "./ProfileKind";
 export type { Progress } from "./Progress";
