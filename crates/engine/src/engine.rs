@@ -15,6 +15,7 @@ use crate::{
     error::{Error, Result},
     paths::Paths,
     progress::{ProgressSink, Steps},
+    transport::Transport,
     urls::validate_sandbox_url,
 };
 
@@ -39,9 +40,11 @@ pub(crate) struct Inner {
     paths: Paths,
     store: Arc<Store>,
     pub(crate) keychain: Keychain,
-    http: reqwest::Client,
-    /// The client for calls to Okta and Microsoft (no overall timeout: the clients set their own).
-    pub(crate) vendor_http: reqwest::Client,
+    /// Sandbox health checks (short timeout).
+    http: Transport,
+    /// Calls to Okta and Microsoft; loopback (the sandbox) direct, real tenants through the system
+    /// proxy ([`Transport`]).
+    pub(crate) vendor: Transport,
     /// The data dir's sandbox once this engine ensured or served it. An owned one runs in this process
     /// and is stopped by [`Engine::shutdown`].
     local_sandbox: tokio::sync::Mutex<Option<LocalSandbox>>,
@@ -57,22 +60,20 @@ impl Engine {
         paths.create_dirs()?;
         let db_path = paths.db_path.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&db_path)).await??;
-        let http = reqwest::Client::builder()
-            .timeout(SANDBOX_HEALTH_TIMEOUT)
-            .build()
-            .map_err(|e| Error::Task(format!("the HTTP client could not be created ({e})")))?;
-        let vendor_http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::Task(format!("the HTTP client could not be created ({e})")))?;
+        let http = Transport::new(|| reqwest::Client::builder().timeout(SANDBOX_HEALTH_TIMEOUT))?;
+        let vendor = Transport::new(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(60))
+                .user_agent(concat!("okta365/", env!("CARGO_PKG_VERSION")))
+        })?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 paths,
                 store: Arc::new(store),
                 keychain: Keychain::for_build(),
                 http,
-                vendor_http,
+                vendor,
                 local_sandbox: tokio::sync::Mutex::new(None),
                 resume_gate: Arc::new(tokio::sync::RwLock::new(())),
             }),
@@ -555,18 +556,25 @@ impl Engine {
         let url = base
             .join("_sandbox/health")
             .map_err(|e| unreachable(e.to_string()))?;
-        let response = self.inner.http.get(url).send().await.map_err(|e| {
-            unreachable(if e.is_timeout() {
-                format!(
-                    "it did not answer within {} s",
-                    SANDBOX_HEALTH_TIMEOUT.as_secs()
-                )
-            } else if e.is_connect() {
-                "nothing is listening there".to_owned()
-            } else {
-                e.to_string()
-            })
-        })?;
+        let response = self
+            .inner
+            .http
+            .for_url(&url)
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| {
+                unreachable(if e.is_timeout() {
+                    format!(
+                        "it did not answer within {} s",
+                        SANDBOX_HEALTH_TIMEOUT.as_secs()
+                    )
+                } else if e.is_connect() {
+                    "nothing is listening there".to_owned()
+                } else {
+                    e.to_string()
+                })
+            })?;
         let status = response.status();
         if !status.is_success() {
             return Err(unreachable(format!(

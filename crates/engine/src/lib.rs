@@ -11,7 +11,8 @@
 //! - [`progress`]: how long operations report [`Progress`] to a [`ProgressSink`] the caller hands in
 //!   (a Tauri channel in the app, stderr in the CLI), without the engine knowing either.
 //! - [`logging`]: the binaries' tracing setup, with redaction of anything secret-shaped.
-//! - [`urls`]: HTTPS-except-loopback checks for tenant URLs.
+//! - [`urls`]: HTTPS-except-loopback checks for tenant URLs. Calls to loopback (the sandbox) never go
+//!   through a proxy; calls to real tenants honour the system proxy settings.
 //! - [`connect`]: connecting a profile to its Microsoft tenant and Okta org: field checks, the
 //!   operation → requirement table, saving credentials, Test connection, the Credentials screen.
 
@@ -24,6 +25,7 @@ mod error;
 pub mod logging;
 mod paths;
 pub mod progress;
+mod transport;
 pub mod urls;
 
 pub use dto::{

@@ -419,13 +419,13 @@ impl Engine {
             TenantId::parse(tenant).map_err(message)?,
             ClientId::parse(client_id).map_err(message)?,
             credential,
-            self.inner.vendor_http.clone(),
+            self.inner.vendor.for_url(&login),
         )
         .map_err(message)?;
         Ok(MicrosoftClient {
+            http: self.inner.vendor.for_url(&graph),
             graph_url: graph,
             provider,
-            http: self.inner.vendor_http.clone(),
         })
     }
 }

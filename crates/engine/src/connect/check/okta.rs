@@ -258,6 +258,7 @@ impl Engine {
     ) -> std::result::Result<SignedIn, CheckStep> {
         let client = OktaClient::builder(record.okta_org_url.clone())
             .auth(OktaAuth::ApiToken(token))
+            .http(self.inner.vendor.for_base(&record.okta_org_url))
             .build()
             .map_err(|e| build_failed(&e))?;
         match client.users().me().await {
@@ -300,6 +301,7 @@ impl Engine {
                     key: key.clone(),
                     scopes,
                 })
+                .http(self.inner.vendor.for_base(&record.okta_org_url))
                 .build()
                 .map_err(Box::new)
         };
