@@ -1,6 +1,8 @@
 //! Helpers shared by the sandbox integration tests.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use okta365_sandbox::{DemoCredentials, Sandbox, SandboxConfig, mint_demo_credentials};
 use serde_json::Value;
 
