@@ -409,9 +409,29 @@ impl App {
         }
     }
 
-    /// Clicks the element with this `data-testid` once it is visible.
+    /// Clicks the element with this `data-testid` once it is visible and enabled.
+    ///
+    /// Waiting for "enabled" matters after typing: a form's button may still be disabled for a moment
+    /// by the check of the value typed before (the app checks fields as you type, debounced), and a
+    /// click on a disabled button is silently lost.
     pub async fn click(&self, test_id: &str) -> Result<()> {
-        let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let el = loop {
+            let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
+            if el.is_enabled().await.unwrap_or(true) {
+                break el;
+            }
+            if Instant::now() > deadline {
+                let shot = self.screenshot(&format!("disabled-{test_id}")).await;
+                bail!(
+                    "{} stayed disabled for {:.0} s, so it could not be clicked. Screenshot: {}",
+                    tid(test_id),
+                    STEP_TIMEOUT.as_secs_f64(),
+                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
         el.click().await.with_context(|| format!("clicking {}", tid(test_id)))
     }
 
@@ -497,6 +517,170 @@ impl App {
         }
     }
 
+    /// The DOM `value` property of the input, textarea or select with this `data-testid` (what the
+    /// person typed, which the page source does not show for inputs).
+    pub async fn value(&self, test_id: &str) -> Result<String> {
+        let el = self.find(test_id, STEP_TIMEOUT).await?;
+        let value = el.prop("value").await.with_context(|| format!("reading the value of {}", tid(test_id)))?;
+        Ok(value.unwrap_or_default())
+    }
+
+    /// Replaces what the input or textarea with this `data-testid` holds by typing `text` into it
+    /// (WebDriver Element Clear, then Element Send Keys, so the page sees real key and input events),
+    /// and checks that the field then holds exactly `text`. The failure message never quotes the
+    /// value, which may be a secret.
+    pub async fn type_into(&self, test_id: &str, text: &str) -> Result<()> {
+        let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
+        el.clear().await.with_context(|| format!("clearing {}", tid(test_id)))?;
+        if !text.is_empty() {
+            el.send_keys(text).await.with_context(|| format!("typing into {}", tid(test_id)))?;
+        }
+        let held = self.value(test_id).await?;
+        if held != text {
+            bail!(
+                "after typing {} characters into {}, it holds {} characters that differ from what was typed",
+                text.chars().count(),
+                tid(test_id),
+                held.chars().count()
+            );
+        }
+        Ok(())
+    }
+
+    /// Chooses the `<option>` with this value in the `<select>` with this `data-testid` (a click on
+    /// the option, as a person would) and checks that the select then holds it.
+    pub async fn select(&self, test_id: &str, value: &str) -> Result<()> {
+        let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
+        el.select_by_value(value)
+            .await
+            .with_context(|| format!("choosing {value:?} in {}", tid(test_id)))?;
+        let held = self.value(test_id).await?;
+        if held != value {
+            bail!("after choosing {value:?} in {}, it holds {held:?}", tid(test_id));
+        }
+        Ok(())
+    }
+
+    /// Waits until the rendered text of the element with this `data-testid` contains `needle`;
+    /// answers the whole text. On timeout fails quoting the text it had.
+    pub async fn wait_for_text(&self, test_id: &str, needle: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.text(test_id).await?;
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                let banner = self.error_banner().await;
+                let shot = self.screenshot(&format!("timeout-text-{test_id}")).await;
+                bail!(
+                    "{} did not say {needle:?} within {:.0} s; it says {text:?}.{banner} Screenshot: {}",
+                    tid(test_id),
+                    timeout.as_secs_f64(),
+                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks `button` and waits until a *new* element with the `data-testid` `result` is shown: one
+    /// that was not in the page before the click (a result that is re-rendered counts as new). Fails
+    /// early when `error` (an element with that test id) shows up instead, quoting it.
+    pub async fn click_for_new(
+        &self,
+        button: &str,
+        result: &str,
+        error: &str,
+        timeout: Duration,
+    ) -> Result<Element> {
+        let css = tid(result);
+        let before = match self.client().find(Locator::Css(&css)).await {
+            Ok(el) => Some(el.element_id()),
+            Err(e) if e.is_no_such_element() => None,
+            Err(e) => return Err(anyhow!(e).context(format!("looking for {css}"))),
+        };
+        self.click(button).await?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(el) = self.client().find(Locator::Css(&css)).await
+                && Some(el.element_id()) != before
+            {
+                return Ok(el);
+            }
+            if self.is_visible(error).await.unwrap_or(false) {
+                let text = self.text(error).await.unwrap_or_default();
+                let shot = self.screenshot(&format!("error-{error}")).await;
+                bail!(
+                    "after clicking {}, the app showed {}: {text:?}. Screenshot: {}",
+                    tid(button),
+                    tid(error),
+                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                );
+            }
+            if Instant::now() > deadline {
+                let banner = self.error_banner().await;
+                let shot = self.screenshot(&format!("timeout-new-{result}")).await;
+                bail!(
+                    "no new {css} within {:.0} s of clicking {}.{banner} Screenshot: {}. App output: {}",
+                    timeout.as_secs_f64(),
+                    tid(button),
+                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})")),
+                    tail(&self.log_path)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The rendered text (`innerText`) of every element matching this CSS selector, in page order.
+    pub async fn texts(&self, css: &str) -> Result<Vec<String>> {
+        let value = self
+            .client()
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText);",
+                vec![serde_json::Value::String(css.to_string())],
+            )
+            .await
+            .with_context(|| format!("reading the text of {css}"))?;
+        let texts = value
+            .as_array()
+            .ok_or_else(|| anyhow!("reading the text of {css} answered {value}, not a list"))?;
+        Ok(texts.iter().map(|t| t.as_str().unwrap_or_default().to_string()).collect())
+    }
+
+    /// Scrolls the element with this `data-testid` into view, its top at the top of its scrolling
+    /// area (`center`: in the middle), so that the next screenshot shows it.
+    pub async fn scroll_to(&self, test_id: &str, center: bool) -> Result<()> {
+        let el = self.find(test_id, STEP_TIMEOUT).await?;
+        let arg = serde_json::to_value(&el)?;
+        let block = if center { "center" } else { "start" };
+        self.client()
+            .execute(
+                "arguments[0].scrollIntoView({block: arguments[1], inline: 'nearest'});",
+                vec![arg, serde_json::Value::String(block.into())],
+            )
+            .await
+            .with_context(|| format!("scrolling to {}", tid(test_id)))?;
+        Ok(())
+    }
+
+    /// The `data-testid`s of every element matching this CSS selector, in page order.
+    pub async fn test_ids(&self, css: &str) -> Result<Vec<String>> {
+        let found = self
+            .client()
+            .find_all(Locator::Css(css))
+            .await
+            .with_context(|| format!("looking for {css}"))?;
+        let mut ids = Vec::new();
+        for el in found {
+            if let Some(id) = el.attr("data-testid").await? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Saves `{nn}-{step}.png` and `{nn}-{step}.html` (the page source) in the scenario's artifacts
     /// folder and returns the PNG's path.
     pub async fn screenshot(&self, step: &str) -> Result<PathBuf> {
@@ -546,6 +730,101 @@ impl App {
     }
 }
 
+/// A secret value a test used (typed, received or read back from the keychain), named for failure
+/// messages, which never quote the value itself.
+#[derive(Clone)]
+pub struct SecretValue {
+    /// What it is, e.g. "the Entra client secret minted by the sandbox".
+    pub name: String,
+    /// The value searched for, byte for byte.
+    pub value: String,
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValue({:?}, {} characters)", self.name, self.value.chars().count())
+    }
+}
+
+impl SecretValue {
+    /// The shortest value worth searching for: shorter ones could turn up by chance.
+    pub const MIN_LEN: usize = 12;
+
+    /// A named secret value.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> SecretValue {
+        SecretValue { name: name.into(), value: value.into() }
+    }
+
+    /// The parts of a private key that would give it away, each searched for on its own: every base64
+    /// line of a PEM body, and for a JWK its private members (`d`, `p`, `q`, `dp`, `dq`, `qi`). A
+    /// whole PEM or JWK is rarely copied verbatim (JSON escapes its line breaks), its pieces are.
+    pub fn key_parts(name: &str, key: &str) -> Vec<SecretValue> {
+        let key = key.trim();
+        if key.starts_with('{') {
+            let Ok(jwk) = serde_json::from_str::<serde_json::Value>(key) else { return Vec::new() };
+            return ["d", "p", "q", "dp", "dq", "qi"]
+                .into_iter()
+                .filter_map(|m| {
+                    let v = jwk.get(m)?.as_str()?;
+                    (v.len() >= Self::MIN_LEN).then(|| SecretValue::new(format!("{name} (JWK member {m})"), v))
+                })
+                .collect();
+        }
+        key.lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with("-----") && l.len() >= Self::MIN_LEN)
+            .enumerate()
+            .map(|(i, l)| SecretValue::new(format!("{name} (PEM line {})", i + 1), l))
+            .collect()
+    }
+}
+
+/// What [`scan_for_secrets`] found.
+#[derive(Debug, Default)]
+pub struct SecretScan {
+    /// Every file read.
+    pub files: Vec<PathBuf>,
+    /// Each file that holds a secret, with the secret's name.
+    pub hits: Vec<(PathBuf, String)>,
+}
+
+/// Reads every file under `roots` (recursively; a root may be a file) and reports those that contain
+/// one of `secrets` byte for byte. Fails on a secret shorter than [`SecretValue::MIN_LEN`], which
+/// could match by chance, and on a root that does not exist.
+pub fn scan_for_secrets(roots: &[&Path], secrets: &[SecretValue]) -> Result<SecretScan> {
+    if let Some(short) = secrets.iter().find(|s| s.value.len() < SecretValue::MIN_LEN) {
+        bail!("{} is too short to search for ({} bytes)", short.name, short.value.len());
+    }
+    let mut scan = SecretScan::default();
+    let mut todo: Vec<PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
+    while let Some(path) = todo.pop() {
+        let meta = fs::symlink_metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            for e in fs::read_dir(&path).with_context(|| format!("cannot list {}", path.display()))? {
+                todo.push(e?.path());
+            }
+            continue;
+        }
+        if !meta.is_file() {
+            continue;
+        }
+        // A file may vanish between listing and reading (SQLite's -shm/-wal files, a log rotation).
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(anyhow!(e).context(format!("cannot read {}", path.display()))),
+        };
+        for s in secrets {
+            if bytes.windows(s.value.len()).any(|w| w == s.value.as_bytes()) {
+                scan.hits.push((path.clone(), s.name.clone()));
+            }
+        }
+        scan.files.push(path);
+    }
+    scan.files.sort();
+    Ok(scan)
+}
+
 /// Turns a step name or selector into a file-name-safe slug.
 fn slug(s: &str) -> String {
     let mut out = String::new();
@@ -572,6 +851,40 @@ mod tests {
     #[test]
     fn tid_quotes_the_test_id() {
         assert_eq!(tid("app-ready"), "[data-testid=\"app-ready\"]");
+    }
+
+    #[test]
+    fn scan_finds_a_secret_in_a_nested_file_and_names_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::create_dir_all(dir.path().join("logs")).unwrap();
+        fs::write(dir.path().join("logs/app.log"), "token=abcDEF123~ghiJKL456 sent").unwrap();
+        fs::write(dir.path().join("clean.txt"), "nothing here").unwrap();
+        let secrets = [
+            SecretValue::new("the test secret", "abcDEF123~ghiJKL456"),
+            SecretValue::new("an absent secret", "zzzzzzzzzzzzzzzz"),
+        ];
+        let scan = scan_for_secrets(&[dir.path()], &secrets).unwrap();
+        assert_eq!(scan.files.len(), 2, "both files are read");
+        assert_eq!(scan.hits, vec![(dir.path().join("logs/app.log"), "the test secret".to_string())]);
+    }
+
+    #[test]
+    fn scan_refuses_a_value_too_short_to_search_for() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let err = scan_for_secrets(&[dir.path()], &[SecretValue::new("a short one", "abc")]).unwrap_err();
+        assert!(err.to_string().contains("a short one is too short"), "{err}");
+    }
+
+    #[test]
+    fn key_parts_split_a_pem_body_and_a_jwk_private_part() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\nAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+        let parts = SecretValue::key_parts("key", pem);
+        let values: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
+        assert_eq!(values, ["MIIEvQIBADANBgkqhkiG9w0BAQEF", "AASCBKcwggSjAgEAAoIBAQC7"]);
+        let jwk = r#"{"kty":"EC","crv":"P-256","x":"public-x-value-xx","d":"private-d-value-dd"}"#;
+        let parts = SecretValue::key_parts("key", jwk);
+        assert_eq!(parts.len(), 1, "only the private member: {parts:?}");
+        assert_eq!(parts[0].value, "private-d-value-dd");
     }
 
     #[test]
