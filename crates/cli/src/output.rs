@@ -126,7 +126,8 @@ pub fn okta_saved(json: bool, profile: Option<&Profile>, key: Option<&GeneratedK
             key.key_id
         );
         println!(
-            "In the Okta Admin Console, open the API service app → General → Client Credentials →              Public keys → Add key, and paste this public JWK:"
+            "In the Okta Admin Console, open the API service app → General → Client Credentials → \
+             Public keys → Add key, and paste this public JWK:"
         );
         println!("{}", key.public_jwk);
     }
