@@ -12,6 +12,11 @@ import type {
   CredentialKind,
   FieldCheck,
   FieldId,
+  GroupSetting,
+  GroupsPlan,
+  License,
+  LicenseAssignment,
+  LicensesView,
   OperationId,
   OperationRequirement,
   Profile,
@@ -80,6 +85,45 @@ export function passingTest(target: ConnectionTarget): ConnectionTest {
   };
 }
 
+/** The engine's default group names (docs/setup.md). */
+export const DEFAULT_GROUPS: GroupSetting[] = [
+  { role: "assignments", name: "Office 365 Assignments" },
+  { role: "guests", name: "O365Guest" },
+];
+
+/** A subscribed SKU as the sandbox tenant serves it, stored the way `sync_licenses` stores it. */
+export function sku(partNumber: string, enabled: number, consumed: number, extra: Partial<License> = {}): License {
+  const n = partNumber.length;
+  return {
+    skuId: `${String(n).padStart(8, "0")}-0000-4000-8000-${partNumber.toLowerCase().replace(/[^a-z0-9]/g, "").padEnd(12, "0").slice(0, 12)}`,
+    skuPartNumber: partNumber,
+    productName: null,
+    enabled,
+    consumed,
+    available: Math.max(0, enabled - consumed),
+    suspended: 0,
+    warning: 0,
+    capabilityStatus: "Enabled",
+    servicePlans: [],
+    ...extra,
+  };
+}
+
+/** An Okta group of the fake org. */
+export interface FakeGroup {
+  id: string;
+  name: string;
+  members: number;
+}
+
+/** What the fake engine keeps per profile for the Licenses step. */
+interface LicenseState {
+  refreshedAt: string | null;
+  licenses: License[];
+  assignments: LicenseAssignment[];
+  usageLocation: string | null;
+}
+
 export interface Call {
   cmd: string;
   args: Record<string, unknown>;
@@ -111,8 +155,18 @@ export class FakeEngine {
   check: (field: FieldId, value: string) => FieldCheck = fakeCheck;
   /** What `requirements` answers: the engine's own table (generated from Rust), unless a test changes it. */
   requirements: OperationRequirement[] = structuredClone(REQUIREMENTS);
+  /** The Okta org's groups (what plan_groups matches names against, apply_groups adds to). */
+  oktaGroups: FakeGroup[] = [];
+  /** Each profile's group names; a profile without an entry has the defaults. */
+  groupNames = new Map<string, GroupSetting[]>();
+  /** The Microsoft tenant's subscribed SKUs: what sync_licenses stores. */
+  tenantSkus: License[] = [];
+  /** When set, sync_licenses and apply_groups wait for the promise after their first report. */
+  setupGate: Promise<void> | null = null;
+  #licenses = new Map<string, LicenseState>();
   #keys = 0;
   #seq = 0;
+  #groupSeq = 0;
 
   info(): AppInfo {
     return {
@@ -172,6 +226,68 @@ export class FakeEngine {
     return info;
   }
 
+  /** The Licenses step's stored state of a profile (what list_licenses reads). */
+  licenseState(profileId: string): LicenseState {
+    let state = this.#licenses.get(profileId);
+    if (!state) {
+      state = { refreshedAt: null, licenses: [], assignments: [], usageLocation: null };
+      this.#licenses.set(profileId, state);
+    }
+    return state;
+  }
+
+  groupsOf(profileId: string): GroupSetting[] {
+    return structuredClone(this.groupNames.get(profileId) ?? DEFAULT_GROUPS);
+  }
+
+  /** A profile as the engine answers it: with its group names. */
+  #out(p: Profile): Profile {
+    return { ...structuredClone(p), groups: this.groupsOf(p.id) } as Profile;
+  }
+
+  #plan(profileId: string): GroupsPlan {
+    return {
+      profileId,
+      plannedAt: "2026-03-01T10:00:00Z",
+      items: this.groupsOf(profileId).map((g) => {
+        const found = this.oktaGroups.find((x) => x.name === g.name);
+        return {
+          role: g.role,
+          name: g.name,
+          action: found ? "exists" : "create",
+          groupId: found?.id ?? null,
+          memberCount: found?.members ?? null,
+        };
+      }),
+    };
+  }
+
+  #view(profileId: string): LicensesView {
+    const state = this.licenseState(profileId);
+    const groups = this.groupsOf(profileId);
+    const warnings = state.assignments.flatMap((a) => {
+      const license = state.licenses.find((l) => l.skuId === a.skuId);
+      const name = groups.find((g) => g.role === a.role)?.name;
+      const members = this.oktaGroups.find((g) => g.name === name)?.members ?? 0;
+      if (!license || members <= license.available) return [];
+      return [
+        {
+          skuId: a.skuId,
+          role: a.role,
+          groupMembers: members,
+          available: license.available,
+          message: `${name} has ${members} members but ${license.skuPartNumber} has only ${license.available} seats available.`,
+        },
+      ];
+    });
+    return structuredClone({ profileId, ...state, warnings });
+  }
+
+  #requireOkta(p: Profile): void {
+    if (!p.okta.orgUrl || p.okta.auth === null)
+      throw { code: "invalid_input", message: "This profile has no Okta connection yet; save one on the Okta step." } satisfies ApiError;
+  }
+
   #find(id: unknown): Profile {
     const p = this.profiles.find((x) => x.id === id || x.name === id);
     if (!p) throw { code: "not_found", message: `No profile named or with id "${String(id)}".` } satisfies ApiError;
@@ -192,7 +308,7 @@ export class FakeEngine {
       case "app_info":
         return this.info();
       case "list_profiles":
-        return structuredClone(this.profiles);
+        return this.profiles.map((p) => this.#out(p));
       case "create_sandbox_profile": {
         const request = args.request as { name: string | null; url: string | null } | undefined;
         if (!request || !("name" in request) || !("url" in request))
@@ -205,12 +321,12 @@ export class FakeEngine {
         }
         const p = this.addProfile(request.name ? { name: request.name } : {});
         this.activeId = p.id;
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "select_profile": {
         const p = this.#find(args.id);
         this.activeId = p.id;
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "remove_profile": {
         const p = this.#find(args.id);
@@ -223,7 +339,7 @@ export class FakeEngine {
         if (!isStepId(args.step))
           throw { code: "invalid_input", message: `Unknown step "${String(args.step)}".` } satisfies ApiError;
         p.wizardStep = args.step as StepId;
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "requirements":
         return structuredClone(this.requirements);
@@ -246,7 +362,7 @@ export class FakeEngine {
           okta: { orgUrl: "", auth: null, clientId: null, keyId: null, identitySourceId: null },
         });
         this.activeId = p.id;
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "save_microsoft": {
         const r = args.request as SaveMicrosoftRequest;
@@ -258,7 +374,7 @@ export class FakeEngine {
         p.microsoft = { tenant: r.tenant, clientId: r.clientId, credentialKind: kind };
         p.msTenant = r.tenant;
         p.msClientId = r.clientId;
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "save_okta": {
         const r = args.request as SaveOktaRequest;
@@ -273,7 +389,7 @@ export class FakeEngine {
           clientId: r.auth.kind === "serviceApp" ? r.auth.clientId : null,
           keyId: r.auth.kind === "serviceApp" ? (r.auth.keyId ?? p.okta.keyId) : null,
         };
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "generate_okta_key": {
         const p = this.#find(args.profileId);
@@ -285,7 +401,7 @@ export class FakeEngine {
       case "set_operations": {
         const p = this.#find(args.profileId);
         p.operations = [...(args.operations as OperationId[])];
-        return structuredClone(p);
+        return this.#out(p);
       }
       case "test_microsoft":
       case "test_okta": {
@@ -314,6 +430,64 @@ export class FakeEngine {
         c.expiresAt = (args.expiresAt as string | null) ?? null;
         c.daysLeft = null;
         return structuredClone(c);
+      }
+      case "set_group_names": {
+        const p = this.#find(args.profileId);
+        const groups = args.groups as GroupSetting[];
+        for (const g of groups)
+          if (!g.name.trim())
+            throw { code: "invalid_input", message: `The ${g.role} group needs a name.` } satisfies ApiError;
+        this.groupNames.set(p.id, groups.map((g) => ({ role: g.role, name: g.name.trim() })));
+        return this.#out(p);
+      }
+      case "plan_groups": {
+        const p = this.#find(args.profileId);
+        this.#requireOkta(p);
+        return this.#plan(p.id);
+      }
+      case "apply_groups": {
+        const p = this.#find(args.profileId);
+        this.#requireOkta(p);
+        if (!args.onProgress) throw { code: "invalid_input", message: "missing onProgress channel" } satisfies ApiError;
+        const missing = this.#plan(p.id).items.filter((i) => i.action === "create");
+        for (const [i, item] of missing.entries()) {
+          sendOnChannel(args.onProgress, i, { operation: cmd, step: item.role, done: i, total: missing.length, message: `Creating ${item.name}` });
+          if (i === 0 && this.setupGate) await this.setupGate;
+          this.oktaGroups.push({ id: `00g${++this.#groupSeq}`, name: item.name, members: 0 });
+        }
+        sendOnChannel(args.onProgress, missing.length, { operation: cmd, step: "done", done: missing.length, total: missing.length, message: "The groups are ready" });
+        return this.#plan(p.id);
+      }
+      case "sync_licenses": {
+        const p = this.#find(args.profileId);
+        if (!args.onProgress) throw { code: "invalid_input", message: "missing onProgress channel" } satisfies ApiError;
+        sendOnChannel(args.onProgress, 0, { operation: cmd, step: "skus", done: 0, total: 2, message: "Reading the subscribed SKUs" });
+        if (this.setupGate) await this.setupGate;
+        const state = this.licenseState(p.id);
+        state.licenses = structuredClone(this.tenantSkus);
+        state.refreshedAt = "2026-03-01T10:05:00Z";
+        sendOnChannel(args.onProgress, 1, { operation: cmd, step: "done", done: 2, total: 2, message: "Licenses stored" });
+        return this.#view(p.id);
+      }
+      case "list_licenses":
+        return this.#view(this.#find(args.profileId).id);
+      case "set_license_assignments": {
+        const p = this.#find(args.profileId);
+        const state = this.licenseState(p.id);
+        const assignments = args.assignments as LicenseAssignment[];
+        for (const a of assignments)
+          if (!state.licenses.some((l) => l.skuId === a.skuId))
+            throw { code: "not_found", message: `No stored license has the SKU id ${a.skuId}; refresh the licenses.` } satisfies ApiError;
+        state.assignments = structuredClone(assignments);
+        return this.#view(p.id);
+      }
+      case "set_usage_location": {
+        const p = this.#find(args.profileId);
+        const code = args.code as string | null;
+        if (code !== null && !/^[A-Z]{2}$/.test(code))
+          throw { code: "invalid_input", message: `"${code}" is not an ISO 3166 alpha-2 country code; use two letters such as US or DE.` } satisfies ApiError;
+        this.licenseState(p.id).usageLocation = code;
+        return this.#view(p.id);
       }
       default:
         throw `command ${cmd} not found`;

@@ -13,6 +13,10 @@ import type {
   FieldCheck,
   FieldId,
   GeneratedKey,
+  GroupSetting,
+  GroupsPlan,
+  LicenseAssignment,
+  LicensesView,
   OperationId,
   OperationRequirement,
   Profile,
@@ -137,6 +141,27 @@ export const ipc = {
     call("delete_credential", { profileId, kind }),
   setCredentialExpiry: (profileId: string, kind: CredentialKind, expiresAt: string | null): Promise<CredentialInfo> =>
     call("set_credential_expiry", { profileId, kind, expiresAt }),
+
+  // Groups and licenses (docs/setup.md).
+  /** Saves the names of the Okta groups behind each role. */
+  setGroupNames: (profileId: string, groups: GroupSetting[]): Promise<Profile> =>
+    call("set_group_names", { profileId, groups }),
+  /** What applying the groups would do (create or exists, with ids and member counts); changes nothing. */
+  planGroups: (profileId: string): Promise<GroupsPlan> => call("plan_groups", { profileId }),
+  /** Creates the missing groups; answers the plan afterwards (every item `exists`). `onProgress` hears each write. */
+  applyGroups: (profileId: string, onProgress?: (progress: Progress) => void): Promise<GroupsPlan> =>
+    call("apply_groups", { profileId, onProgress: progressChannel(onProgress) }),
+  /** "Store all Microsoft licenses": reads the tenant's subscribed SKUs into the local table. */
+  syncLicenses: (profileId: string, onProgress?: (progress: Progress) => void): Promise<LicensesView> =>
+    call("sync_licenses", { profileId, onProgress: progressChannel(onProgress) }),
+  /** The stored licenses, assignments, usage location and seat warnings (local; no network). */
+  listLicenses: (profileId: string): Promise<LicensesView> => call("list_licenses", { profileId }),
+  /** Replaces which SKUs (and disabled service plans) each group role receives. */
+  setLicenseAssignments: (profileId: string, assignments: LicenseAssignment[]): Promise<LicensesView> =>
+    call("set_license_assignments", { profileId, assignments }),
+  /** Sets (or with null clears) the default usage location, an ISO 3166 alpha-2 code. */
+  setUsageLocation: (profileId: string, code: string | null): Promise<LicensesView> =>
+    call("set_usage_location", { profileId, code }),
 };
 
 /** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */

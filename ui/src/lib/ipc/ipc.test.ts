@@ -208,3 +208,66 @@ describe("errors", () => {
     expect(toIpcError(original)).toBe(original);
   });
 });
+
+describe("groups and licenses commands (docs/setup.md)", () => {
+  it("call each command with the argument names the Tauri commands take", async () => {
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, JSON.parse(JSON.stringify(args ?? {})) as Record<string, unknown>]);
+      return { cmd };
+    });
+    const channel = expect.stringMatching(/^__CHANNEL__:\d+$/);
+
+    await ipc.setGroupNames("p1", [
+      { role: "assignments", name: "M365 Licensed" },
+      { role: "guests", name: "O365Guest" },
+    ]);
+    await ipc.planGroups("p1");
+    await ipc.applyGroups("p1");
+    await ipc.syncLicenses("p1");
+    await ipc.listLicenses("p1");
+    await ipc.setLicenseAssignments("p1", [{ role: "guests", skuId: "sku-1", disabledPlans: ["plan-a"] }]);
+    await ipc.setUsageLocation("p1", "DE");
+    await ipc.setUsageLocation("p1", null);
+
+    expect(seen).toEqual([
+      [
+        "set_group_names",
+        {
+          profileId: "p1",
+          groups: [
+            { role: "assignments", name: "M365 Licensed" },
+            { role: "guests", name: "O365Guest" },
+          ],
+        },
+      ],
+      ["plan_groups", { profileId: "p1" }],
+      ["apply_groups", { profileId: "p1", onProgress: channel }],
+      ["sync_licenses", { profileId: "p1", onProgress: channel }],
+      ["list_licenses", { profileId: "p1" }],
+      ["set_license_assignments", { profileId: "p1", assignments: [{ role: "guests", skuId: "sku-1", disabledPlans: ["plan-a"] }] }],
+      ["set_usage_location", { profileId: "p1", code: "DE" }],
+      ["set_usage_location", { profileId: "p1", code: null }],
+    ]);
+  });
+
+  it("applyGroups and syncLicenses stream their reports to onProgress and answer the engine's result", async () => {
+    mockIPC((cmd, args) => {
+      const { onProgress } = args as { onProgress: { id: number } };
+      sendOnChannel(onProgress, 0, { operation: cmd, step: "first", done: 0, total: 1, message: "First" });
+      sendOnChannel(onProgress, 1, { operation: cmd, step: "done", done: 1, total: 1, message: "Done" });
+      return { cmd };
+    });
+    const heard: string[] = [];
+    await expect(ipc.applyGroups("p1", (p) => heard.push(`${p.operation}:${p.step}`))).resolves.toEqual({ cmd: "apply_groups" });
+    await expect(ipc.syncLicenses("p1", (p) => heard.push(`${p.operation}:${p.step}`))).resolves.toEqual({ cmd: "sync_licenses" });
+    expect(heard).toEqual(["apply_groups:first", "apply_groups:done", "sync_licenses:first", "sync_licenses:done"]);
+  });
+
+  it("a refused usage location rejects with the engine's message", async () => {
+    mockIPC(() => {
+      throw { code: "invalid_input", message: '"XX" is not an ISO 3166 alpha-2 country code.' };
+    });
+    await expect(ipc.setUsageLocation("p1", "XX")).rejects.toMatchObject({ code: "invalid_input", message: '"XX" is not an ISO 3166 alpha-2 country code.' });
+  });
+});

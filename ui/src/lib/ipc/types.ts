@@ -2,3 +2,4 @@
 // (docs/architecture.md, "The IPC contract"; docs/connections.md, "IPC"). Re-exported from one place
 // so the rest of the front end never cares where they come from; no hand-written twins.
 export type * from "./bindings";
+export type * from "./setup-types";
