@@ -218,6 +218,9 @@ seed = {
                  "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"},
                 {"name": "contoso.example", "isDefault": True, "isInitial": False, "type": "Managed",
                  "capabilities": "Email, OfficeCommunicationsOnline"},
+                # Federated (sign-in at another identity provider): new users need no password change.
+                {"name": "fabrikam.example", "isDefault": False, "isInitial": False, "type": "Federated",
+                 "capabilities": "Email"},
             ],
         },
         "users": ms_users,

@@ -30,7 +30,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/events", get(events))
         .route("/mail", get(mail))
         .merge(crate::entra_control::router())
+        .merge(crate::entra_setup_control::router())
         .merge(crate::okta_oauth::control_router())
+        .merge(crate::okta_apps::control_router())
 }
 
 /// A control-endpoint error: `{"error": "…"}`.
@@ -97,6 +99,7 @@ async fn summary(AxState(shared): AxState<Arc<Shared>>) -> Response {
         "mail": st.mail.len(),
         "faults": faults,
         "rateLimits": rate_limits,
+        "graphBudgets": shared.graph_budgets.lock().expect("graph budget lock").summary(now),
     }))
     .into_response()
 }
@@ -109,6 +112,7 @@ struct FaultRequest {
     path_prefix: Option<String>,
     retry_after: Option<u64>,
     latency_ms: Option<u64>,
+    method: Option<String>,
 }
 
 async fn add_fault(
@@ -153,6 +157,7 @@ async fn add_fault(
                 count: req.count.unwrap_or(1),
                 path_prefix: req.path_prefix,
                 retry_after: req.retry_after,
+                method: req.method.map(|m| m.trim().to_ascii_uppercase()),
             });
         }
         (None, Some(_)) => {}
@@ -186,6 +191,13 @@ async fn set_rate_limit(
 ) -> Result<Response, ControlError> {
     let req: RateLimitRequest = parse(&body, r#"{"bucket":"groups","limit":10}"#)?;
     let now = shared.now();
+    if crate::graph_budget::GraphBudgets::knows(&req.bucket) {
+        let mut budgets = shared.graph_budgets.lock().expect("graph budget lock");
+        budgets
+            .set(&req.bucket, req.limit, req.window_secs)
+            .map_err(|m| ControlError(StatusCode::BAD_REQUEST, m))?;
+        return Ok(axum::Json(budgets.summary(now)).into_response());
+    }
     let mut limits = shared.rate_limits.lock().expect("rate limit lock");
     limits
         .set_limit(&req.bucket, req.limit)
@@ -313,6 +325,7 @@ async fn reset(AxState(shared): AxState<Arc<Shared>>) -> Result<Response, Respon
     shared.clock_offset.store(0, Ordering::Relaxed);
     *shared.faults.lock().expect("fault list lock") = Default::default();
     *shared.rate_limits.lock().expect("rate limit lock") = Default::default();
+    *shared.graph_budgets.lock().expect("graph budget lock") = Default::default();
     Ok(axum::Json(json!({ "ok": true })).into_response())
 }
 

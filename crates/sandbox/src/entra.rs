@@ -46,6 +46,9 @@ pub(crate) struct Runtime {
     tokens_issued: Mutex<HashMap<String, u64>>,
     /// `jti` → the assertion's `exp`; pruned once expired.
     seen_jti: Mutex<HashMap<String, i64>>,
+    /// Delegated sign-ins (device codes, authorization codes), their settings and policies, and the
+    /// directory replication delay.
+    pub(crate) setup: crate::entra_delegated::Runtime,
 }
 
 impl Runtime {
@@ -77,7 +80,9 @@ impl Runtime {
 }
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
-    Router::new().route("/{tenant}/oauth2/v2.0/token", post(token))
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .merge(crate::entra_delegated::router())
 }
 
 /// The signing key in usable form.
@@ -111,6 +116,16 @@ impl Keys {
                 .map_err(|e| Error::SigningKey(e.to_string()))?,
         })
     }
+}
+
+/// The signing key's id (the tokens' `kid`).
+pub(crate) fn kid(keys: &Keys) -> String {
+    keys.kid.clone()
+}
+
+/// The key that signs access tokens.
+pub(crate) fn encoding(keys: &Keys) -> &EncodingKey {
+    &keys.encoding
 }
 
 fn generate_key() -> Result<SigningKey, Error> {
@@ -170,6 +185,18 @@ pub(crate) struct Claims {
     pub tid: String,
     pub uti: String,
     pub ver: String,
+    /// Delegated tokens only: the granted scopes, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<String>,
+    /// Delegated tokens only: the signed-in user's directory role template ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wids: Option<Vec<String>>,
+    /// Delegated tokens only: the signed-in user's principal name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    /// Delegated tokens only: the signed-in user's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Why a bearer token was refused, in Graph's words.
@@ -223,7 +250,7 @@ pub(crate) async fn verify(
 }
 
 /// An AADSTS error: `{error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri}`.
-struct AadError {
+pub(crate) struct AadError {
     status: StatusCode,
     error: &'static str,
     code: u32,
@@ -231,7 +258,7 @@ struct AadError {
 }
 
 impl AadError {
-    fn new(
+    pub(crate) fn new(
         status: StatusCode,
         error: &'static str,
         code: u32,
@@ -245,7 +272,7 @@ impl AadError {
         }
     }
 
-    fn render(self, shared: &Shared) -> Response {
+    pub(crate) fn render(self, shared: &Shared) -> Response {
         let now = shared.now();
         let timestamp = now.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
         let trace_id = uuid::Uuid::new_v4().to_string();
@@ -266,7 +293,7 @@ impl AadError {
     }
 }
 
-fn with_token_headers(mut response: Response) -> Response {
+pub(crate) fn with_token_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         "cache-control",
@@ -298,7 +325,7 @@ pub(crate) fn injected_fault(shared: &Shared, status: StatusCode) -> Response {
     AadError::new(status, error, code, message).render(shared)
 }
 
-fn missing(param: &str) -> AadError {
+pub(crate) fn missing(param: &str) -> AadError {
     AadError::new(
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -330,6 +357,10 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let form = parse_form(std::str::from_utf8(&body).unwrap_or(""));
+    if crate::entra_delegated::is_delegated_grant(form.get("grant_type").map(String::as_str)) {
+        return crate::entra_delegated::token(&shared, &tenant, &form).await;
+    }
     match issue(&shared, &tenant, &headers, &body).await {
         Ok(r) => r,
         Err(e) => e.render(&shared),
@@ -398,6 +429,17 @@ async fn issue(
                 ),
             ));
         };
+        if app.service_principal_id.is_empty() {
+            return Err(AadError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                7000229,
+                format!(
+                    "The client application {} is missing service principal in the tenant {}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+                    app.app_id, t.id
+                ),
+            ));
+        }
         if let Some(assertion) = form.get("client_assertion") {
             check_assertion(shared, tenant, t, app, &form, assertion, now)?;
             (t.id.clone(), app.clone(), "2")
@@ -500,6 +542,10 @@ async fn issue(
         tid: tenant_id,
         uti: crate::server::okta_id("", 22),
         ver: "1.0".into(),
+        scp: None,
+        wids: None,
+        upn: None,
+        name: None,
     };
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(keys.kid.clone());

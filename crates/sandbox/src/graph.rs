@@ -32,6 +32,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/v1.0/applications/{id}", get(get_application))
         // `applications(appId='…')`: the router has no suffix matching, so the whole segment is read.
         .route("/v1.0/{segment}", get(application_by_app_id))
+        .merge(crate::graph_apps::router())
+        .merge(crate::graph_users::router())
+        .merge(crate::graph_invitations::router())
+        .merge(crate::graph_batch::router())
         .layer(middleware::from_fn(graph_layer))
 }
 
@@ -59,8 +63,13 @@ impl GraphError {
         }
     }
 
-    fn bad_request(code: &'static str, message: impl Into<String>) -> GraphError {
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> GraphError {
         GraphError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// Renders the error completely, for responses that do not pass through the Graph router.
@@ -144,7 +153,16 @@ async fn graph_layer(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     if let Some(error) = response.extensions_mut().remove::<GraphError>() {
         // The sandbox clock is not reachable here; Graph's innerError date is informational.
+        // Headers the handler set (e.g. `Retry-After` on a throttled write) are kept.
+        let kept = std::mem::take(response.headers_mut());
         response = render_error(&error, &ids, jiff::Timestamp::now());
+        for (name, value) in &kept {
+            if name != axum::http::header::CONTENT_TYPE
+                && name != axum::http::header::CONTENT_LENGTH
+            {
+                response.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
     } else if response.status().is_success() {
         response.headers_mut().insert(
             "content-type",
@@ -192,8 +210,13 @@ pub(crate) fn injected_fault(shared: &Shared, headers: &HeaderMap, status: Statu
 // Authentication and permissions
 
 /// The app calling Graph, from a verified access token.
-struct Caller {
-    roles: Vec<String>,
+pub(crate) struct Caller {
+    /// Application roles, or a delegated token's scopes.
+    pub(crate) roles: Vec<String>,
+    /// A delegated token's directory roles (`wids`); `None` for an app-only token.
+    pub(crate) wids: Option<Vec<String>>,
+    /// The calling app's client id (the token's `appid`): throttling budgets are per app.
+    pub(crate) app_id: String,
 }
 
 impl FromRequestParts<Arc<Shared>> for Caller {
@@ -234,15 +257,28 @@ impl FromRequestParts<Arc<Shared>> for Caller {
             TokenProblem::NotYetValid => unauthorized("Lifetime validation failed, the token is not yet valid."),
             TokenProblem::WrongTenant => unauthorized("Access token validation failure. Invalid issuer or tenant."),
         })?;
+        // A delegated token's scopes count like an app's roles here; what a signed-in user may do
+        // beyond that (directory roles) is checked where it matters (graph_apps).
+        let mut roles = claims.roles.unwrap_or_default();
+        roles.extend(
+            claims
+                .scp
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned),
+        );
         Ok(Caller {
-            roles: claims.roles.unwrap_or_default(),
+            roles,
+            wids: claims.wids,
+            app_id: claims.appid,
         })
     }
 }
 
 impl Caller {
     /// 403 `Authorization_RequestDenied` unless the token has one of `any_of`.
-    fn require(&self, any_of: &[&str]) -> Result<(), GraphError> {
+    pub(crate) fn require(&self, any_of: &[&str]) -> Result<(), GraphError> {
         if self.roles.iter().any(|r| any_of.contains(&r.as_str())) {
             Ok(())
         } else {
@@ -279,7 +315,7 @@ const READ_SKUS: &[&str] = &[
 // ---------------------------------------------------------------------------------------------------
 // Query options
 
-struct Query {
+pub(crate) struct Query {
     raw: HashMap<String, String>,
 }
 
@@ -306,11 +342,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 }
 
 impl Query {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.raw.get(name).map(String::as_str)
     }
 
-    fn reject_unsupported(&self, allowed: &[&str]) -> Result<(), GraphError> {
+    pub(crate) fn reject_unsupported(&self, allowed: &[&str]) -> Result<(), GraphError> {
         for key in self.raw.keys() {
             if [
                 "$orderby", "$search", "$expand", "$count", "$skip", "$format", "$apply",
@@ -331,7 +367,7 @@ impl Query {
 }
 
 /// `$select`: the listed properties, each checked against the type's known properties.
-fn parse_select(
+pub(crate) fn parse_select(
     query: &Query,
     known: &[&str],
     type_name: &str,
@@ -354,7 +390,7 @@ fn parse_select(
     Ok((!out.is_empty()).then_some(out))
 }
 
-fn project(full: &Value, select: Option<&[String]>, default: &[&str]) -> Value {
+pub(crate) fn project(full: &Value, select: Option<&[String]>, default: &[&str]) -> Value {
     let mut out = Map::new();
     match select {
         Some(props) => {
@@ -451,7 +487,7 @@ async fn organization(
     .into_response())
 }
 
-fn context(shared: &Shared, entity_set: &str, select: Option<&[String]>) -> String {
+pub(crate) fn context(shared: &Shared, entity_set: &str, select: Option<&[String]>) -> String {
     match select {
         Some(s) => shared.url(&format!("/v1.0/$metadata#{entity_set}({})", s.join(","))),
         None => shared.url(&format!("/v1.0/$metadata#{entity_set}")),
@@ -462,7 +498,7 @@ fn context(shared: &Shared, entity_set: &str, select: Option<&[String]>) -> Stri
 // users
 
 /// Graph's default projection of a user when no `$select` is given.
-const USER_DEFAULT: &[&str] = &[
+pub(crate) const USER_DEFAULT: &[&str] = &[
     "businessPhones",
     "displayName",
     "givenName",
@@ -477,7 +513,7 @@ const USER_DEFAULT: &[&str] = &[
 ];
 
 /// Properties the sandbox keeps, plus common ones it has no data for (served as null or empty).
-const USER_PROPERTIES: &[&str] = &[
+pub(crate) const USER_PROPERTIES: &[&str] = &[
     "id",
     "userPrincipalName",
     "displayName",
@@ -520,7 +556,7 @@ const USER_PROPERTIES: &[&str] = &[
     "identities",
 ];
 
-fn render_user(u: &GraphUser) -> Value {
+pub(crate) fn render_user(u: &GraphUser) -> Value {
     let mut v = serde_json::to_value(u).expect("a Graph user serializes");
     let obj = v.as_object_mut().expect("a Graph user is an object");
     for (k, empty) in [
@@ -549,7 +585,7 @@ fn render_user(u: &GraphUser) -> Value {
     ] {
         obj.entry(k).or_insert(empty);
     }
-    if u.user_type == "Guest" {
+    if u.user_type == "Guest" && !u.extra.contains_key("externalUserState") {
         obj.insert("externalUserState".into(), json!("Accepted"));
         obj.insert("creationType".into(), json!("Invitation"));
     }
@@ -901,6 +937,7 @@ async fn get_user(
     caller.require(READ_USERS)?;
     query.reject_unsupported(&[])?;
     let select = parse_select(&query, USER_PROPERTIES, "user")?;
+    crate::graph_users::not_replicated_yet(&shared, &id)?;
     let st = shared.state.read().await;
     let user = st
         .microsoft
@@ -992,14 +1029,14 @@ async fn subscribed_skus(
 // applications
 
 /// Reading app registrations (Graph's least privileged first).
-const READ_APPLICATIONS: &[&str] = &[
+pub(crate) const READ_APPLICATIONS: &[&str] = &[
     "Application.Read.All",
     "Application.ReadWrite.All",
     "Directory.Read.All",
     "Directory.ReadWrite.All",
 ];
 
-const APPLICATION_PROPERTIES: &[&str] = &[
+pub(crate) const APPLICATION_PROPERTIES: &[&str] = &[
     "id",
     "deletedDateTime",
     "appId",
@@ -1012,12 +1049,13 @@ const APPLICATION_PROPERTIES: &[&str] = &[
     "notes",
     "passwordCredentials",
     "publisherDomain",
+    "requiredResourceAccess",
     "signInAudience",
     "tags",
 ];
 
 /// The application object id: stored, or derived from the appId for apps saved without one.
-fn application_object_id(app: &AppRegistration) -> String {
+pub(crate) fn application_object_id(app: &AppRegistration) -> String {
     app.object_id.clone().unwrap_or_else(|| {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(app.app_id.to_ascii_lowercase().as_bytes());
@@ -1027,13 +1065,13 @@ fn application_object_id(app: &AppRegistration) -> String {
     })
 }
 
-fn render_application(st: &State, app: &AppRegistration) -> Value {
+pub(crate) fn render_application(st: &State, app: &AppRegistration) -> Value {
     let tenant = &st.microsoft.tenant;
     json!({
         "id": application_object_id(app),
         "deletedDateTime": null,
         "appId": app.app_id,
-        "createdDateTime": tenant.created_date_time,
+        "createdDateTime": app.created_date_time.as_deref().unwrap_or(&tenant.created_date_time),
         "description": null,
         "displayName": app.display_name,
         "identifierUris": [],
@@ -1042,12 +1080,13 @@ fn render_application(st: &State, app: &AppRegistration) -> Value {
         "notes": null,
         "passwordCredentials": app.secrets.iter().map(crate::entra_control::password_credential).collect::<Vec<_>>(),
         "publisherDomain": tenant.verified_domains.iter().find(|d| d.is_initial).map(|d| d.name.clone()),
+        "requiredResourceAccess": app.required_resource_access,
         "signInAudience": "AzureADMyOrg",
         "tags": [],
     })
 }
 
-fn application_not_found(id: &str) -> GraphError {
+pub(crate) fn application_not_found(id: &str) -> GraphError {
     GraphError::new(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
@@ -1120,7 +1159,7 @@ async fn list_applications(
     .into_response())
 }
 
-fn one_application(
+pub(crate) fn one_application(
     shared: &Shared,
     st: &State,
     app: &AppRegistration,
@@ -1165,6 +1204,9 @@ async fn application_by_app_id(
     Path(segment): Path<String>,
     parts: Parts,
 ) -> Result<Response, GraphError> {
+    if segment.starts_with("servicePrincipals(") {
+        return crate::graph_apps::service_principal_by_app_id(shared, segment, parts).await;
+    }
     let Some(key) = segment
         .strip_prefix("applications(")
         .and_then(|s| s.strip_suffix(')'))

@@ -7,6 +7,7 @@
 //! | prefix | vendor |
 //! |---|---|
 //! | `/api/v1/...` | Okta management API (`Authorization: SSWS {token}`, or an access token from below: `Bearer`, or `DPoP` with a proof) |
+//! | `/oauth2/v1/clients/{clientId}/roles` | an app's admin roles (with the apps, keys and scope grants under `/api/v1/apps`: `okta_apps`) |
 //! | `/oauth2/v1/token` | Okta org authorization server: client credentials for API service apps (`private_key_jwt`, DPoP) |
 //! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint (client credentials: a client secret, or a certificate assertion signed with a certificate registered on the app) |
 //! | `/v1.0/...` | Microsoft Graph (`Authorization: Bearer {token}` from the endpoint above) |
@@ -32,11 +33,12 @@
 //! |---|---|
 //! | `GET /_sandbox/health` | `{ok, instanceId, stateFile}`; `stateFile` is `null` for in-memory sandboxes |
 //! | `GET /_sandbox/state` | summary counts, clock, faults and rate-limit buckets (no credential hashes) |
-//! | `POST /_sandbox/faults` | `{"status":429\|500\|503,"count":N,"path_prefix":"/api/v1"?,"retry_after":s?}`: the next N matching vendor responses fail that way (Okta-shaped on Okta paths, Graph-shaped on Graph paths); or `{"latency_ms":N}`: add latency to every vendor response |
+//! | `POST /_sandbox/faults` | `{"status":429\|500\|503,"count":N,"path_prefix":"/api/v1"?,"method":"POST"?,"retry_after":s?}`: the next N matching vendor responses fail that way (Okta-shaped on Okta paths, Graph-shaped on Graph paths); or `{"latency_ms":N}`: add latency to every vendor response |
 //! | `DELETE /_sandbox/faults` | clear faults and latency |
-//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N,"window_secs":S?}`: change an Okta rate-limit bucket's per-minute limit, and optionally shorten its window to S seconds (buckets: `users`, `users.get`, `groups`, `logs`, `oauth2`, `default`) |
+//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N,"window_secs":S?}`: change an Okta rate-limit bucket's per-minute limit, and optionally shorten its window to S seconds (buckets: `users`, `users.get`, `groups`, `logs`, `oauth2`, `default`); or a Graph budget: `graph.directoryWrites` (3,000 writes per 150 s per app+tenant) or `graph.invitations` (150 per 5 s per tenant), `window_secs` 1..3600 |
 //! | `POST /_sandbox/okta/service-apps` | `{name?, jwks, scopes, adminRoles, dpopBound}` (camelCase): register an Okta API service app with its public keys, granted scopes and admin roles; returns it with its `clientId` (`0oa…`). `GET` lists them |
 //! | `PATCH /_sandbox/okta/service-apps/{clientId}` | change any of `scopes`, `adminRoles`, `dpopBound`, `jwks`, `name` |
+//! | `POST /_sandbox/okta/api-tokens` | `{"name"?, "role"?}`: mint an Okta API token of an admin with that standard role (`SUPER_ADMIN` by default: the seed's super admin; another role goes to a seeded user who then holds it) → `{token, id, name, role, userId, login}` |
 //! | `POST /_sandbox/demo-credentials` | mint and return [`DemoCredentials`] (camelCase JSON) |
 //! | `PUT /_sandbox/apps/{appId}/roles` | `{"roles":["User.Read.All",…]}`: the app's granted Graph application permissions |
 //! | `GET /_sandbox/entra/apps/{appId}` | the Entra app: roles, secrets (`keyId`, `hint`, dates), certificates (thumbprints, dates) and `tokensIssued` by this server |
@@ -45,7 +47,26 @@
 //! | `POST /_sandbox/reset` | restore the seed's directory data (minted credentials and the signing key are kept) |
 //! | `POST /_sandbox/clock` | `{"advance_secs":N}`: move the sandbox clock (token expiry, rate-limit windows, timestamps) |
 //! | `GET /_sandbox/events` | the Okta System Log events recorded so far (e.g. `group.user_membership.add`) |
-//! | `GET /_sandbox/mail` | mail sent through Graph (empty until sendMail exists) |
+//! | `GET /_sandbox/mail` | mail sent through Graph: invitation mails (`kind: "invitation"`) so far |
+//! | `GET /_sandbox/entra/device-codes` | pending device codes of delegated sign-ins (`userCode`, `clientId`, `scopes`, `expiresAt`) |
+//! | `POST /_sandbox/entra/device-codes/{userCode}` | `{"user": "<upn>", "decision": "approve" \| "decline"}`: what the user does on the sign-in page |
+//! | `POST /_sandbox/entra/sign-in-settings` | `{"interval": s, "expiresIn": s}` of device codes issued from now on (defaults 5 and 900; expiry follows the sandbox clock) |
+//! | `POST /_sandbox/entra/replication-delay` | `{"notFoundCalls": n}`: the next n Graph calls naming an object created since answer 404 `Request_ResourceNotFound` |
+//! | `POST /_sandbox/entra/policies` | `{"conditionalAccessBlocksPublicClients": bool, "userConsentBlocked": bool}`: delegated tokens fail with AADSTS53003, or AADSTS90094 for a non-admin |
+//! | `GET /_sandbox/entra/graph-writes` | every Graph write served on applications and service principals (`method`, `path`, `status`) |
+//!
+//! ## Delegated sign-in (creating the app registration for the admin)
+//! Public clients `14d82eec-204b-4c2f-b7e8-296a70dab67e` (Microsoft Graph Command Line Tools) and
+//! `04b07795-8ddb-461a-bbee-02f9e1bf7b46` (Azure CLI, which gets AADSTS65002 for admin scopes) sign in
+//! with `/{tenant}/oauth2/v2.0/devicecode` or `/{tenant}/oauth2/v2.0/authorize` (an HTML page: pick a
+//! user, Accept or Cancel; the POST redirects to the loopback `redirect_uri`), then the token endpoint's
+//! `device_code` or `authorization_code` grant (PKCE S256 checked; a secret sent is AADSTS700025).
+//! The seed's `admin@contoso-sandbox.onmicrosoft.com` is a Global Administrator; every other seeded
+//! user (e.g. `isabella.singh@contoso.example`) holds no directory role, so may create applications and
+//! service principals but not grant application permissions (403 `Authorization_RequestDenied`).
+//! Graph's service principal (appId `00000003-0000-0000-c000-000000000000`) lists its `appRoles` with
+//! Graph's real ids; a role granted through `appRoleAssignedTo` is in the app's client-credentials
+//! token `roles` at once.
 //!
 //! ## State and the one-server-per-data-dir rule
 //! The state lives in memory behind a lock and, for [`StateLocation::File`], is written atomically
@@ -56,11 +77,20 @@
 mod control;
 mod entra;
 mod entra_control;
+mod entra_delegated;
+mod entra_setup_control;
 mod error;
 mod graph;
+mod graph_apps;
+mod graph_batch;
+mod graph_budget;
+mod graph_invitations;
+mod graph_users;
 mod local;
 mod okta;
+mod okta_apps;
 mod okta_oauth;
+mod okta_users;
 mod seed;
 mod server;
 mod state;
@@ -207,6 +237,7 @@ impl Sandbox {
             instance_id,
             faults: Default::default(),
             rate_limits: Default::default(),
+            graph_budgets: Default::default(),
             keys: Default::default(),
             entra: Default::default(),
         });

@@ -173,7 +173,9 @@ pub async fn serve_local(sandbox_dir: &Path, options: ServeOptions) -> Result<Sa
     }
     if options.reset {
         match std::fs::remove_file(&state_file) {
-            Ok(()) => tracing::info!(state = %state_file.display(), "discarded the sandbox state (reset)"),
+            Ok(()) => {
+                tracing::info!(state = %state_file.display(), "discarded the sandbox state (reset)")
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(Error::Dir {

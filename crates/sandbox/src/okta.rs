@@ -27,6 +27,8 @@ use crate::state::{GroupProfile, LogEvent, OktaGroup, OktaUser, State, sha256_he
 pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .merge(okta_oauth::router())
+        .merge(crate::okta_apps::router())
+        .merge(crate::okta_users::router())
         .route("/api/v1/users", get(list_users))
         .route("/api/v1/users/me", get(get_me))
         .route("/api/v1/users/{id}", get(get_user))
@@ -104,7 +106,7 @@ impl OktaError {
         )
     }
 
-    fn not_found(id: &str, kind: &str) -> OktaError {
+    pub(crate) fn not_found(id: &str, kind: &str) -> OktaError {
         OktaError::new(
             StatusCode::NOT_FOUND,
             "E0000007",
@@ -116,7 +118,7 @@ impl OktaError {
         OktaError::not_found(path.rsplit('/').next().unwrap_or(path), "Resource")
     }
 
-    fn validation(field: &str, cause: impl Into<String>) -> OktaError {
+    pub(crate) fn validation(field: &str, cause: impl Into<String>) -> OktaError {
         let mut e = OktaError::new(
             StatusCode::BAD_REQUEST,
             "E0000001",
@@ -405,7 +407,7 @@ pub(crate) enum Principal {
 }
 
 impl Principal {
-    fn actor(&self) -> Value {
+    pub(crate) fn actor(&self) -> Value {
         match self {
             Principal::ApiToken { id, name } => {
                 json!({ "id": id, "type": "SystemPrincipal", "alternateId": name, "displayName": name })
@@ -442,7 +444,7 @@ impl FromRequestParts<Arc<Shared>> for Principal {
         }
         let hash = sha256_hex(credential);
         let state = shared.state.read().await;
-        state
+        let principal = state
             .okta
             .api_tokens
             .iter()
@@ -451,14 +453,17 @@ impl FromRequestParts<Arc<Shared>> for Principal {
                 id: t.id.clone(),
                 name: t.name.clone(),
             })
-            .ok_or_else(OktaError::invalid_token)
+            .ok_or_else(OktaError::invalid_token)?;
+        // An API token acts with its admin's roles: a read-only admin's token cannot write.
+        crate::okta_apps::check_api_token_write(shared, &state, &principal, &parts.method)?;
+        Ok(principal)
     }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Rendering
 
-fn render_user(shared: &Shared, u: &OktaUser) -> Value {
+pub(crate) fn render_user(shared: &Shared, u: &OktaUser) -> Value {
     json!({
         "id": u.id,
         "status": u.status,
@@ -509,7 +514,7 @@ fn render_group(shared: &Shared, g: &OktaGroup, stats: bool) -> Value {
 // Paging
 
 /// One page of a list ordered by id, with Okta's `link` header.
-struct Page {
+pub(crate) struct Page {
     items: Vec<Value>,
     link: String,
 }
@@ -524,7 +529,7 @@ impl IntoResponse for Page {
     }
 }
 
-fn parse_limit(
+pub(crate) fn parse_limit(
     query: &HashMap<String, String>,
     default: usize,
     max: usize,
@@ -543,7 +548,7 @@ fn parse_limit(
 
 /// Builds the page after the `after` cursor (the last id of the previous page; opaque to clients).
 /// `items` must be sorted by id.
-fn paginate(
+pub(crate) fn paginate(
     shared: &Shared,
     path: &str,
     raw_query: Option<&str>,
@@ -819,9 +824,9 @@ fn conditions(
 // ---------------------------------------------------------------------------------------------------
 // Users
 
-struct Query {
-    raw: Option<String>,
-    map: HashMap<String, String>,
+pub(crate) struct Query {
+    pub(crate) raw: Option<String>,
+    pub(crate) map: HashMap<String, String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Query {
@@ -885,7 +890,7 @@ async fn list_users(
 }
 
 /// Finds a user by id, login, or login shortname (the part before `@`, when unambiguous).
-fn find_user<'a>(st: &'a State, key: &str) -> Option<&'a OktaUser> {
+pub(crate) fn find_user<'a>(st: &'a State, key: &str) -> Option<&'a OktaUser> {
     let login = |u: &&OktaUser| {
         u.profile
             .get("login")
@@ -1196,7 +1201,7 @@ async fn change_membership(
 
 /// Who `GET /api/v1/users/me` is for an SSWS token: the super admin who owns the org's API tokens (the
 /// seed's `superAdmin`, else its first active user).
-fn token_owner<'a>(shared: &Shared, st: &'a State) -> Option<&'a OktaUser> {
+pub(crate) fn token_owner<'a>(shared: &Shared, st: &'a State) -> Option<&'a OktaUser> {
     let seeded = shared.seed.data().okta.super_admin.as_deref();
     seeded
         .and_then(|login| find_user(st, login))
@@ -1211,9 +1216,9 @@ async fn get_me(
 ) -> Result<Response, OktaError> {
     let st = shared.state.read().await;
     match who {
-        Principal::ApiToken { .. } => {
-            let user =
-                token_owner(&shared, &st).ok_or_else(|| OktaError::not_found("me", "User"))?;
+        Principal::ApiToken { id, .. } => {
+            let user = crate::okta_apps::token_user(&shared, &st, &id)
+                .ok_or_else(|| OktaError::not_found("me", "User"))?;
             Ok(axum::Json(render_user(&shared, user)).into_response())
         }
         Principal::ServiceApp { .. } => Err(OktaError::not_found("me", "User")),

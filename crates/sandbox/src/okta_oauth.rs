@@ -60,7 +60,7 @@ pub(crate) const ADMIN_ROLES: [&str; 10] = [
 ];
 
 /// Roles that may only read.
-const READ_ONLY_ROLES: [&str; 2] = ["READ_ONLY_ADMIN", "REPORT_ADMIN"];
+pub(crate) const READ_ONLY_ROLES: [&str; 2] = ["READ_ONLY_ADMIN", "REPORT_ADMIN"];
 
 // ---------------------------------------------------------------------------------------------------
 // State
@@ -214,7 +214,7 @@ pub(crate) fn jwk_thumbprint(jwk: &Value) -> Option<String> {
 }
 
 /// Checks that `jwk` is a usable public signing key; returns why not.
-fn check_public_jwk(jwk: &Value) -> Result<(), String> {
+pub(crate) fn check_public_jwk(jwk: &Value) -> Result<(), String> {
     let obj = jwk
         .as_object()
         .ok_or("each key must be a JSON object (a JWK)")?;
@@ -753,6 +753,9 @@ fn authenticate_client(
 /// whether it writes.
 pub(crate) fn required_scope(method: &Method, path: &str) -> Option<(&'static str, bool)> {
     let write = !(method == Method::GET || method == Method::HEAD);
+    if let Some(scope) = crate::okta_apps::required_scope(write, path) {
+        return Some(scope);
+    }
     let family = if path.starts_with("/api/v1/users") {
         "okta.users"
     } else if path.starts_with("/api/v1/groups") {
@@ -966,7 +969,7 @@ fn parse_app_request(body: &Bytes) -> Result<AppRequest, String> {
 }
 
 /// Accepts `{"keys":[…]}`, `[…]` or one JWK; gives each key a `kid` (its thumbprint) when it has none.
-fn parse_jwks(v: &Value) -> Result<Vec<Value>, String> {
+pub(crate) fn parse_jwks(v: &Value) -> Result<Vec<Value>, String> {
     let keys: Vec<Value> = match v {
         Value::Object(o) if o.contains_key("keys") => o["keys"]
             .as_array()
@@ -1160,7 +1163,7 @@ pub(crate) fn summary(oauth: &OAuthState) -> Value {
             .map(|a| {
                 json!({
                     "clientId": a.client_id, "name": a.name, "scopes": a.scopes,
-                    "adminRoles": a.admin_roles, "dpopBound": a.dpop_bound,
+                    "adminRoles": a.admin_roles, "dpopBound": a.dpop_bound, "keys": a.jwks.len(),
                     "accessTokens": by_app.get(a.client_id.as_str()).copied().unwrap_or(0),
                 })
             })

@@ -103,9 +103,11 @@ impl SeedData {
             }
         }
         if let Some(admin) = &self.okta.super_admin
-            && !self.okta.users.iter().any(|u| {
-                u.profile.get("login").and_then(|v| v.as_str()) == Some(admin.as_str())
-            })
+            && !self
+                .okta
+                .users
+                .iter()
+                .any(|u| u.profile.get("login").and_then(|v| v.as_str()) == Some(admin.as_str()))
         {
             return Err(format!(
                 "okta.superAdmin {admin:?} is not the login of a user in the seed"

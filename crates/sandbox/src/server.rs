@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub clock_offset: AtomicI64,
     pub faults: Mutex<Faults>,
     pub rate_limits: Mutex<okta::RateLimits>,
+    /// Graph's directory write and invitation budgets (`graph_budget`).
+    pub graph_budgets: Mutex<crate::graph_budget::GraphBudgets>,
     pub keys: tokio::sync::OnceCell<Arc<entra::Keys>>,
     /// Entra bookkeeping that is not tenant data (tokens issued, assertion ids used).
     pub entra: entra::Runtime,
@@ -45,7 +47,7 @@ pub(crate) struct Faults {
     pub pending: Vec<Fault>,
 }
 
-/// "The next `count` responses under `path_prefix` are `status`."
+/// "The next `count` responses under `path_prefix` (to `method`, when given) are `status`."
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Fault {
@@ -53,6 +55,10 @@ pub(crate) struct Fault {
     pub count: u32,
     pub path_prefix: Option<String>,
     pub retry_after: Option<u64>,
+    /// Only requests with this method (upper-case), e.g. `POST` to fail a create but not the reads
+    /// planning it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// Why a change could not be saved.
@@ -166,6 +172,7 @@ async fn fallback(
 /// Added latency and injected failures, for every vendor path (never for `/_sandbox/`).
 async fn faults_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    let method = req.method().as_str().to_owned();
     let vendor = vendor_of(&path);
     if vendor == Vendor::Control {
         return next.run(req).await;
@@ -176,7 +183,11 @@ async fn faults_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next:
         let fault = faults
             .pending
             .iter_mut()
-            .find(|f| f.count > 0 && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p)))
+            .find(|f| {
+                f.count > 0
+                    && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+                    && f.method.as_deref().is_none_or(|m| m == method)
+            })
             .map(|f| {
                 f.count -= 1;
                 f.clone()

@@ -53,6 +53,9 @@ pub(crate) struct OktaState {
     /// API service apps, issued access tokens (hashes only), used `jti`s, the DPoP nonce.
     #[serde(default)]
     pub oauth: crate::okta_oauth::OAuthState,
+    /// Admin roles of users and who owns each API token (`okta_apps`).
+    #[serde(default)]
+    pub admin: crate::okta_apps::AdminState,
 }
 
 /// An Okta user. `profile` is free-form like Okta's (base plus custom attributes).
@@ -181,6 +184,14 @@ pub(crate) struct GraphUser {
     pub created_date_time: String,
     #[serde(default)]
     pub assigned_licenses: Vec<AssignedLicense>,
+    /// Entra directory roles held (role template ids, e.g. Global Administrator
+    /// `62e90394-69f5-4237-9190-012177145e10`): a delegated token's `wids`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory_roles: Vec<String>,
+    /// Other `microsoft.graph.user` properties set through `POST`/`PATCH /users` or invitations
+    /// (`city`, `companyName`, `externalUserState`, …), served under their Graph names.
+    #[serde(default, flatten, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
 }
 
 /// A licence assigned to a Graph user.
@@ -222,6 +233,13 @@ pub(crate) struct AppRegistration {
     /// Certificates registered on the app (Graph `keyCredentials`); public parts only.
     #[serde(default)]
     pub certificates: Vec<AppCertificate>,
+    /// Graph `requiredResourceAccess` as set by `POST`/`PATCH /applications` (API permissions asked
+    /// for; what is granted is `roles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_resource_access: Vec<Value>,
+    /// When the app was created through Graph; seeded apps show the tenant's creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_time: Option<String>,
 }
 
 /// A certificate registered on an app registration (public certificate only, as Entra keeps it).
@@ -294,6 +312,7 @@ impl State {
                 api_tokens: Vec::new(),
                 events: Vec::new(),
                 oauth: Default::default(),
+                admin: Default::default(),
             },
             microsoft: data.microsoft.clone(),
             signing_key: None,
@@ -308,6 +327,7 @@ impl State {
         let mut fresh = State::from_seed(seed);
         fresh.okta.api_tokens = std::mem::take(&mut self.okta.api_tokens);
         fresh.okta.oauth = std::mem::take(&mut self.okta.oauth);
+        fresh.okta.admin = std::mem::take(&mut self.okta.admin);
         let mut credentials: BTreeMap<String, (Vec<ClientSecret>, Vec<AppCertificate>)> = self
             .microsoft
             .apps

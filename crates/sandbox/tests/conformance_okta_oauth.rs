@@ -15,7 +15,6 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 
-
 struct App {
     client_id: String,
     key: EncodingKey,

@@ -538,3 +538,40 @@ async fn injected_faults_hit_the_next_n_matching_responses() {
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn a_fault_limited_to_a_method_spares_the_reads_before_it() {
+    let env = Env::start().await;
+    env.control(
+        Method::POST,
+        "/_sandbox/faults",
+        Some(json!({"status": 500, "count": 1, "path_prefix": "/api/v1/groups", "method": "post"})),
+    )
+    .await;
+    let search = env
+        .okta(
+            Method::GET,
+            "/api/v1/groups?search=profile.name%20eq%20%22Faulted%22",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), 200, "a GET is not a POST: it goes through");
+    let create = |env: &Env| {
+        env.okta(Method::POST, "/api/v1/groups")
+            .json(&json!({"profile": {"name": "Faulted"}}))
+            .send()
+    };
+    let failed = create(&env).await.unwrap();
+    assert_eq!(failed.status(), 500, "the POST gets the injected fault");
+    assert_eq!(
+        failed.json::<Value>().await.unwrap()["errorCode"],
+        "E0000009",
+        "an injected 500 is Okta-shaped"
+    );
+    assert_eq!(
+        create(&env).await.unwrap().status(),
+        200,
+        "the fault is used up; the group is created by the next POST (not by the failed one)"
+    );
+}

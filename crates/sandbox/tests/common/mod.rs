@@ -1,6 +1,7 @@
 //! Helpers shared by the sandbox integration tests.
 #![allow(dead_code)]
 
+pub mod csdl;
 pub mod openapi;
 
 use okta365_sandbox::{DemoCredentials, Sandbox, SandboxConfig, mint_demo_credentials};

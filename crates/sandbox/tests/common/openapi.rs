@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 /// `shared/specs/` beside the repository, checked to hold `files`.
 pub fn specs_dir(files: &[&str]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs");
-    let missing: Vec<&str> = files.iter().copied().filter(|f| !dir.join(f).exists()).collect();
+    let missing: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| !dir.join(f).exists())
+        .collect();
     assert!(
         missing.is_empty(),
         "the vendor specs are missing: expected {} in {}. Check out the shared/ folder beside the repository.",
