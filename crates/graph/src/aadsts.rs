@@ -127,6 +127,61 @@ pub const TABLE: &[AadstsEntry] = &[
         "The user account does not exist in tenant '{tenant}'.",
         "Sign in with an account of this tenant, or check the tenant.",
     ),
+    entry(
+        53003,
+        "Sign-in was blocked by a Conditional Access policy of tenant '{tenant}' for the public client {client_id}.",
+        "Ask the admin who manages Conditional Access to allow this sign-in (or exclude it from the policy), or create the app registration by hand and enter its values on the Microsoft step.",
+    ),
+    entry(
+        90094,
+        "Only an administrator can consent to the permissions asked for, and the signed-in user is not one.",
+        "Sign in as a Global Administrator or Privileged Role Administrator, or ask one to run this step.",
+    ),
+    entry(
+        65002,
+        "The public client {client_id} is not preauthorized by Microsoft for the Graph permissions the setup needs.",
+        "Leave the public client id empty to use Microsoft Graph Command Line Tools (14d82eec-204b-4c2f-b7e8-296a70dab67e), or use your own app registration that allows public client flows.",
+    ),
+    entry(
+        65004,
+        "The sign-in was declined: the user cancelled or did not consent.",
+        "Start the sign-in again and accept the permissions asked for.",
+    ),
+    entry(
+        50126,
+        "The user name or password was wrong.",
+        "Sign in again with the right account and password.",
+    ),
+    entry(
+        70016,
+        "The sign-in is still waiting for the user to enter the code.",
+        "Open the verification page, enter the code and finish signing in.",
+    ),
+    entry(
+        70018,
+        "Microsoft did not recognise the sign-in code.",
+        "Start the sign-in again and enter the new code exactly as shown.",
+    ),
+    entry(
+        70019,
+        "The sign-in code expired before anyone used it.",
+        "Start the sign-in again and enter the new code within its time limit.",
+    ),
+    entry(
+        70000,
+        "The sign-in code was already used or is not valid.",
+        "Start the sign-in again.",
+    ),
+    entry(
+        501481,
+        "The browser sign-in could not be completed: the PKCE check failed.",
+        "Start the browser sign-in again from okta365; do not reuse an old sign-in link.",
+    ),
+    entry(
+        7000229,
+        "App {client_id} has no service principal (enterprise application) in tenant '{tenant}'.",
+        "Run the app setup again so okta365 creates it, or open the app registration in the Entra admin center and follow 'Create service principal' under Enterprise applications.",
+    ),
 ];
 
 /// The entry for `code`, if okta365 explains it.
@@ -314,6 +369,61 @@ mod tests {
     #[test]
     fn aadsts50034_user_not_found() {
         assert!(text(50034).contains("does not exist"));
+    }
+
+    #[test]
+    fn aadsts53003_conditional_access() {
+        assert!(text(53003).contains("Conditional Access"));
+    }
+
+    #[test]
+    fn aadsts90094_admin_consent_required() {
+        assert!(text(90094).contains("Global Administrator"));
+    }
+
+    #[test]
+    fn aadsts65002_not_preauthorized() {
+        assert!(text(65002).contains("14d82eec-204b-4c2f-b7e8-296a70dab67e"));
+    }
+
+    #[test]
+    fn aadsts65004_declined() {
+        assert!(text(65004).contains("declined"));
+    }
+
+    #[test]
+    fn aadsts50126_wrong_password() {
+        assert!(text(50126).contains("password"));
+    }
+
+    #[test]
+    fn aadsts70016_pending() {
+        assert!(text(70016).contains("enter the code"));
+    }
+
+    #[test]
+    fn aadsts70018_bad_code() {
+        assert!(text(70018).contains("did not recognise"));
+    }
+
+    #[test]
+    fn aadsts70019_code_expired() {
+        assert!(text(70019).contains("expired"));
+    }
+
+    #[test]
+    fn aadsts70000_code_used() {
+        assert!(text(70000).contains("already used"));
+    }
+
+    #[test]
+    fn aadsts501481_pkce() {
+        assert!(text(501481).contains("PKCE"));
+    }
+
+    #[test]
+    fn aadsts7000229_no_service_principal() {
+        assert!(text(7000229).contains("service principal"));
     }
 
     #[test]

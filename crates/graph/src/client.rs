@@ -29,6 +29,8 @@ struct Inner {
     provider: TokenProvider,
     http: reqwest::Client,
     retry: RetryPolicy,
+    /// The directory write budget of this app + tenant, shared by every write of the client.
+    writes: Arc<crate::batch::WriteBudget>,
 }
 
 /// A Microsoft Graph v1.0 client for one app registration. Cheap to clone.
@@ -64,6 +66,7 @@ impl GraphClient {
                 provider,
                 http,
                 retry: RetryPolicy::default(),
+                writes: Arc::new(crate::batch::WriteBudget::default()),
             }),
         })
     }
@@ -76,6 +79,7 @@ impl GraphClient {
                 provider: self.inner.provider.clone(),
                 http: self.inner.http.clone(),
                 retry,
+                writes: self.inner.writes.clone(),
             }),
         }
     }
@@ -105,7 +109,54 @@ impl GraphClient {
         ApplicationsHandler { client: self }
     }
 
-    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url> {
+    /// The directory write budget every write of this client waits for.
+    pub fn write_budget(&self) -> &crate::batch::WriteBudget {
+        &self.inner.writes
+    }
+
+    /// Sends one authenticated request with an optional JSON body and extra headers (a write, or a
+    /// `$batch`); the caller reads the answer. A token Graph refuses once is replaced and the request
+    /// sent again.
+    pub(crate) async fn send_with(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, String)],
+        repeat: Repeat,
+    ) -> Result<Response> {
+        let mut refreshed = false;
+        loop {
+            let token = self.inner.provider.token().await?;
+            let response = transport::send(&self.inner.retry, repeat, url, || {
+                let mut request = self
+                    .inner
+                    .http
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(token.secret().expose())
+                    .header("accept", "application/json");
+                for (name, value) in headers {
+                    request = request.header(*name, value);
+                }
+                match body {
+                    Some(body) => request.json(body),
+                    None if method != Method::GET && method != Method::DELETE => {
+                        request.header("content-length", "0")
+                    }
+                    None => request,
+                }
+            })
+            .await?;
+            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
+                self.inner.provider.invalidate().await;
+                refreshed = true;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url> {
         let mut url =
             self.inner.api.join(path).map_err(|e| {
                 Error::InvalidInput(format!("{path} is not a valid Graph path ({e})."))
@@ -143,13 +194,13 @@ impl GraphClient {
     }
 
     /// GETs `url` and reads the JSON answer as `T`.
-    async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T> {
         let response = self.send(Method::GET, url, Repeat::Safe).await?;
         read_json(url, response).await
     }
 
     /// GETs one page of a collection.
-    async fn page<T: DeserializeOwned>(&self, url: &Url) -> Result<Page<T>> {
+    pub(crate) async fn page<T: DeserializeOwned>(&self, url: &Url) -> Result<Page<T>> {
         #[derive(Deserialize)]
         struct Raw<T> {
             value: Vec<T>,
@@ -188,7 +239,7 @@ impl GraphClient {
 }
 
 /// Reads a Graph answer: the JSON body on success, [`Error::Graph`] otherwise.
-async fn read_json<T: DeserializeOwned>(url: &Url, response: Response) -> Result<T> {
+pub(crate) async fn read_json<T: DeserializeOwned>(url: &Url, response: Response) -> Result<T> {
     let status = response.status();
     let header_request_id = response
         .headers()
@@ -432,7 +483,7 @@ impl ApplicationsHandler<'_> {
 }
 
 /// Percent-encodes one path segment (a UPN may hold `#` or `'`).
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

@@ -48,14 +48,20 @@
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
 pub mod aadsts;
+pub mod apps;
+pub mod batch;
 mod client;
 mod credential;
+pub mod delegated;
 mod error;
 pub mod graph_codes;
 mod ids;
+pub mod invitations;
 mod models;
+mod skus;
 mod token;
 mod transport;
+pub mod users;
 
 pub use client::{
     APPLICATION_READ_ROLES, ApplicationsHandler, GraphClient, ListUsers, OrganizationHandler, Page,
@@ -68,5 +74,6 @@ pub use models::{
     Application, KeyCredential, Organization, PasswordCredential, PrepaidUnits, SubscribedSku,
     User, VerifiedDomain,
 };
+pub use skus::{ServicePlanInfo, product_name};
 pub use token::{AccessToken, GRAPH_SCOPE, TokenClaims, TokenProvider};
 pub use transport::{Repeat, RetryPolicy};

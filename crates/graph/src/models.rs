@@ -100,6 +100,9 @@ pub struct SubscribedSku {
     /// `User` or `Company`.
     #[serde(default)]
     pub applies_to: Option<String>,
+    /// The service plans the SKU includes.
+    #[serde(default)]
+    pub service_plans: Vec<crate::skus::ServicePlanInfo>,
 }
 
 /// Licence counts of a SKU by state.

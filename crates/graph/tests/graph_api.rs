@@ -24,7 +24,11 @@ async fn organization_shows_the_tenant_and_its_domains() {
         .collect();
     assert_eq!(
         names,
-        ["contoso-sandbox.onmicrosoft.com", "contoso.example"]
+        [
+            "contoso-sandbox.onmicrosoft.com",
+            "contoso.example",
+            "fabrikam.example"
+        ]
     );
     assert_eq!(
         org.initial_domain().unwrap().name,

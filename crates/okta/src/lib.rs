@@ -27,6 +27,7 @@
 //! | paging | [`Page`] follows `link: <…>; rel="next"` verbatim, within the org only |
 //! | rate limits | one limiter per org, fed by every `X-Rate-Limit-*`; waits for the reset before a bucket at zero and after a 429 |
 //! | retries | jittered exponential backoff (`backon`) for 5xx and connection errors, only for idempotent requests unless [`Repeat::Safe`] |
+//! | setup | `okta.apps()` and `okta.roles()`: create an API service app, add keys, grant scopes, assign admin roles (an admin's API token) |
 //! | errors | [`Error`], with Okta's codes and OAuth errors explained by the one table in [`codes`] |
 //!
 //! Plain `http://` org URLs are accepted only for loopback addresses (the sandbox tenant). Tokens,
@@ -34,21 +35,29 @@
 
 #![warn(missing_docs)]
 
+mod apps;
 mod auth;
 mod client;
 pub mod codes;
 mod error;
+mod groups;
 mod handlers;
 mod key;
 mod models;
 mod org;
 mod page;
 mod ratelimit;
+mod user_writes;
 
+pub use apps::{
+    AppCredentials, AppSettings, Application, AppsHandler, Jwk, JwkSet, NewServiceApp,
+    OAuthClientCredentials, OAuthClientSettings, RoleAssignment, RolesHandler, ScopeGrant,
+};
 pub use auth::{OktaAuth, TokenInfo, is_credential_error};
 pub use client::{OktaClient, OktaClientBuilder, Repeat, RetryPolicy};
 pub use codes::{Explanation, OAuthErrorCode, OktaErrorCode};
 pub use error::{AuthKind, Error, Result};
+pub use groups::{GroupsNamed, name_search};
 pub use handlers::{GroupsHandler, IdentitySourcesHandler, LogsHandler, UsersHandler};
 pub use key::{PrivateKey, generate_key_pair};
 pub use models::{
@@ -59,3 +68,4 @@ pub use okta365_secrets::Secret;
 pub use org::{ClientId, GroupId, IdentitySourceId, OrgUrl, UserId};
 pub use page::{DEFAULT_COLLECT_CAP, Page};
 pub use ratelimit::{ClientStats, RateLimitStatus};
+pub use user_writes::UserWritesHandler;
