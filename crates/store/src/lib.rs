@@ -13,6 +13,9 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod provisioning;
+pub mod runs;
+pub mod setup;
 
 use std::{
     path::Path,
@@ -30,6 +33,9 @@ pub use error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_connections.sql"),
+    include_str!("../migrations/0003_setup.sql"),
+    include_str!("../migrations/0004_runs.sql"),
+    include_str!("../migrations/0005_provisioning.sql"),
 ];
 
 /// The schema version this build writes.
