@@ -9,6 +9,33 @@ use okta365_secrets::Secret;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use crate::setup::microsoft_app::{
+    AppCredentialChoice, MicrosoftAdmin, MicrosoftAppPlan, MicrosoftAppRequest, MicrosoftAppResult,
+    MicrosoftSignIn, MicrosoftSignInRequest, PlannedPermission, SignInMethod,
+};
+pub use crate::setup::okta_app::{
+    OktaAppPlan, OktaAppRequest, OktaAppResult, OktaTokenSource, PlanAction, PlannedScope,
+};
+
+pub use crate::runs::settings::{
+    AttributeMapping, GuestRemoval, ProvisioningSettings, UsernameFormat, UsernamePreview,
+    UsernamePreviewRow,
+};
+pub use crate::runs::{
+    ChangeKind, ExportFormat, FieldChange, GuardStop, PlanRunRequest, PlannedChange, RunDetail,
+    RunFilter, RunPlan, RunStatus, RunStep, RunSummary, RunTrigger, StepStatus,
+};
+pub use crate::runs::{
+    test_run::{TestRunRequest, TestRunResult},
+    triggers::TriggerReport,
+};
+
+pub use crate::setup::{
+    groups::{GroupAction, GroupPlanItem, GroupRole, GroupSetting, GroupsPlan},
+    licenses::{License, LicenseAssignment, LicensesView, SeatWarning, ServicePlan},
+    review::{GrantRow, Review, ReviewItem, ReviewStatus},
+};
+
 /// Whether this is a debug or a release build (they use different data dirs and keychain services).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -157,6 +184,8 @@ pub struct Profile {
     pub okta: OktaConnection,
     /// The operations enabled on this profile; they decide what Test connection checks.
     pub operations: Vec<OperationId>,
+    /// The Okta group name of each role (the defaults until the Groups step changes them).
+    pub groups: Vec<GroupSetting>,
 }
 
 /// How a profile connects to Microsoft (non-secret settings only).
@@ -583,6 +612,11 @@ pub struct CreateSandboxProfileRequest {
     pub name: Option<String>,
     /// A sandbox served elsewhere (`http://127.0.0.1:PORT`); `null` uses the data dir's own sandbox.
     pub url: Option<String>,
+    /// `true`: no demo credentials, no app registration and no Okta connection, so the admin can try the
+    /// automated setup (creating the Entra app and the Okta service app) from scratch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub blank: Option<bool>,
 }
 
 /// One report of long work in progress, streamed to the front end while a command runs (the app sends
@@ -620,6 +654,14 @@ pub enum ErrorCode {
     KeychainUnavailable,
     /// The sandbox tenant could not be started or reached.
     SandboxUnavailable,
+    /// The signed-in admin (or the token used) lacks a role or permission the step needs; the message
+    /// names it and who can grant it.
+    PermissionDenied,
+    /// A sign-in did not complete: declined, expired, cancelled, or blocked by a Conditional Access or
+    /// consent policy; the message says which and what to do.
+    SignInFailed,
+    /// The user cancelled the operation.
+    Cancelled,
     /// Anything else; the message says what happened.
     Internal,
 }

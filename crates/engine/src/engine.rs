@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     /// Held (write) while [`Engine::resume`] runs; calls that return profile URLs wait for it, so they
     /// never show the URLs of a sandbox port that is about to change.
     resume_gate: Arc<tokio::sync::RwLock<()>>,
+    /// Delegated Microsoft sign-ins of the app setup (tokens in memory only, until they expire).
+    pub(crate) ms_sign_ins: crate::setup::microsoft_app::SignIns,
 }
 
 impl Engine {
@@ -76,6 +78,7 @@ impl Engine {
                 vendor,
                 local_sandbox: tokio::sync::Mutex::new(None),
                 resume_gate: Arc::new(tokio::sync::RwLock::new(())),
+                ms_sign_ins: Default::default(),
             }),
         })
     }
@@ -107,13 +110,17 @@ impl Engine {
     pub async fn list_profiles(&self) -> Result<Vec<Profile>> {
         self.resumed().await;
         let records = self.db(|store| store.list_profiles()).await?;
-        records.into_iter().map(to_dto).collect()
+        let mut profiles = Vec::with_capacity(records.len());
+        for record in records {
+            profiles.push(self.profile_out(record).await?);
+        }
+        Ok(profiles)
     }
 
     /// One profile, by id or by name (ignoring case).
     pub async fn profile(&self, id_or_name: &str) -> Result<Profile> {
         self.resumed().await;
-        to_dto(self.find(id_or_name).await?)
+        self.profile_out(self.find(id_or_name).await?).await
     }
 
     /// Creates a profile on a sandbox tenant and makes it the active one.
@@ -121,9 +128,10 @@ impl Engine {
     /// With no URL it uses the data dir's own sandbox (starting it in this process if nobody serves it);
     /// with a URL it checks that a sandbox answers there. It then mints demo credentials, stores the Okta
     /// API token and the Entra client secret in the OS keychain, and saves the profile at the
-    /// `microsoft` step.
+    /// `microsoft` step. A `blank` request skips the demo credentials and the keychain: the profile has
+    /// no Microsoft app and no Okta connection yet, for the automated setup (docs/setup.md).
     ///
-    /// Reports those four steps to `progress` (operation `create_sandbox_profile`, steps `sandbox`,
+    /// Reports those four steps (two when blank) to `progress` (operation `create_sandbox_profile`, steps `sandbox`,
     /// `credentials`, `keychain`, `profile`, then `done`); nothing is reported when the request is
     /// rejected before any work starts. Pass `&()` for no progress.
     #[instrument(skip(self, progress), err)]
@@ -142,8 +150,13 @@ impl Engine {
             None => self.free_default_name().await?,
         };
         let external = req.url.as_deref().map(validate_sandbox_url).transpose()?;
+        let blank = req.blank.unwrap_or(false);
 
-        let mut steps = Steps::new(progress, "create_sandbox_profile", 4);
+        let mut steps = Steps::new(
+            progress,
+            "create_sandbox_profile",
+            if blank { 2 } else { 4 },
+        );
         let urls = match &external {
             Some(base) => {
                 steps.start("sandbox", format!("Checking the sandbox tenant at {base}"));
@@ -160,11 +173,15 @@ impl Engine {
                 self.ensure_local_sandbox().await?
             }
         };
-        steps.start(
-            "credentials",
-            "Creating demo credentials on the sandbox tenant",
-        );
-        let demo = okta365_sandbox::mint_demo_credentials(&urls.base).await?;
+        let demo = if blank {
+            None
+        } else {
+            steps.start(
+                "credentials",
+                "Creating demo credentials on the sandbox tenant",
+            );
+            Some(okta365_sandbox::mint_demo_credentials(&urls.base).await?)
+        };
 
         let id = Uuid::new_v4();
         let now = Timestamp::now();
@@ -175,35 +192,42 @@ impl Engine {
             okta_org_url: urls.okta_org.to_string(),
             entra_login_url: urls.entra_login.to_string(),
             graph_url: urls.graph.to_string(),
-            ms_tenant: Some(demo.entra_tenant_id.clone()),
-            ms_client_id: Some(demo.entra_client_id.clone()),
+            ms_tenant: demo.as_ref().map(|d| d.entra_tenant_id.clone()),
+            ms_client_id: demo.as_ref().map(|d| d.entra_client_id.clone()),
             embedded_sandbox: external.is_none(),
             wizard_step: StepId::Microsoft.as_str().to_owned(),
             created_at: now,
             updated_at: now,
-            ms_credential_kind: Some(crate::connect::MS_SECRET.to_owned()),
-            okta_auth: Some(crate::connect::OKTA_API_TOKEN.to_owned()),
+            ms_credential_kind: demo.as_ref().map(|_| crate::connect::MS_SECRET.to_owned()),
+            okta_auth: demo
+                .as_ref()
+                .map(|_| crate::connect::OKTA_API_TOKEN.to_owned()),
             okta_client_id: None,
             okta_key_id: None,
             okta_identity_source_id: None,
             operations: crate::connect::default_operation_ids(),
         };
-        let secrets = [
-            (
-                CredentialKind::OktaApiToken,
-                Secret::new(demo.okta_api_token),
-            ),
-            (
-                CredentialKind::EntraClientSecret,
-                Secret::new(demo.entra_client_secret),
-            ),
-        ];
+        let secrets: Vec<(CredentialKind, Secret)> = match demo {
+            Some(demo) => vec![
+                (
+                    CredentialKind::OktaApiToken,
+                    Secret::new(demo.okta_api_token),
+                ),
+                (
+                    CredentialKind::EntraClientSecret,
+                    Secret::new(demo.entra_client_secret),
+                ),
+            ],
+            None => Vec::new(),
+        };
 
         // Secrets first, then the rows that index them: a profile row never points at a missing secret.
-        steps.start(
-            "keychain",
-            "Storing the Okta API token and the client secret in the OS keychain",
-        );
+        if !secrets.is_empty() {
+            steps.start(
+                "keychain",
+                "Storing the Okta API token and the client secret in the OS keychain",
+            );
+        }
         let profile_key = id.to_string();
         for (stored, (kind, secret)) in secrets.iter().enumerate() {
             if let Err(e) = self.inner.keychain.set(&profile_key, *kind, secret).await {
@@ -260,7 +284,7 @@ impl Engine {
             self.ensure_local_sandbox().await?;
             record = self.find_by_id(id).await?;
         }
-        to_dto(record)
+        self.profile_out(record).await
     }
 
     /// Removes a profile and its secrets in the OS keychain.
@@ -322,7 +346,7 @@ impl Engine {
         let id = self.find(id_or_name).await?.id;
         self.db(move |store| store.set_wizard_step(id, step.as_str()))
             .await?;
-        to_dto(self.find_by_id(id).await?)
+        self.profile_out(self.find_by_id(id).await?).await
     }
 
     /// Makes sure the data dir's own sandbox is served, by this process or another, and keeps the URLs of
@@ -648,6 +672,7 @@ pub(crate) fn to_dto(record: ProfileRecord) -> Result<Profile> {
         microsoft: connections.microsoft,
         okta: connections.okta,
         operations: connections.operations,
+        groups: crate::setup::groups::default_group_settings(),
     })
 }
 

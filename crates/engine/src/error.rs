@@ -115,6 +115,33 @@ pub enum Error {
         "An internal task of okta365 stopped unexpectedly: {0}. Try again; if it persists, report it with the log file."
     )]
     Task(String),
+    /// The signed-in admin or the token used lacks a role or permission; the message names it and who
+    /// can grant it.
+    #[error("{message}")]
+    PermissionDenied {
+        /// The sentence to show.
+        message: String,
+    },
+    /// A sign-in did not complete (declined, expired, cancelled, blocked by a policy); the message
+    /// says which and what to do.
+    #[error("{message}")]
+    SignInFailed {
+        /// The sentence to show.
+        message: String,
+    },
+    /// The user cancelled the operation.
+    #[error("{message}")]
+    Cancelled {
+        /// The sentence to show.
+        message: String,
+    },
+    /// The Okta org or the Microsoft tenant refused or failed a call; the message says what it answered
+    /// (with its error code) and what to do.
+    #[error("{message}")]
+    Vendor {
+        /// The sentence to show.
+        message: String,
+    },
 }
 
 /// Result of engine operations.
@@ -147,12 +174,16 @@ impl Error {
                 ErrorCode::InvalidInput
             }
             Error::Sandbox(_) | Error::SandboxUnreachable { .. } => ErrorCode::SandboxUnavailable,
+            Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Error::SignInFailed { .. } => ErrorCode::SignInFailed,
+            Error::Cancelled { .. } => ErrorCode::Cancelled,
             Error::Store(_)
             | Error::NoDataDir
             | Error::Dir { .. }
             | Error::NotADir { .. }
             | Error::Logging(_)
-            | Error::Task(_) => ErrorCode::Internal,
+            | Error::Task(_)
+            | Error::Vendor { .. } => ErrorCode::Internal,
         }
     }
 
@@ -249,6 +280,24 @@ mod tests {
                 detail: "connection refused".into()
             }),
             r#"{"code":"sandbox_unavailable","message":"No okta365 sandbox answered at http://127.0.0.1:9/: connection refused. Start one with `okta365 sandbox serve`, or check the URL.","details":{"url":"http://127.0.0.1:9/"}}"#
+        );
+        assert_eq!(
+            json_of(Error::PermissionDenied {
+                message: "Needs Global Administrator.".into()
+            }),
+            r#"{"code":"permission_denied","message":"Needs Global Administrator."}"#
+        );
+        assert_eq!(
+            json_of(Error::SignInFailed {
+                message: "The code expired.".into()
+            }),
+            r#"{"code":"sign_in_failed","message":"The code expired."}"#
+        );
+        assert_eq!(
+            json_of(Error::Cancelled {
+                message: "Cancelled.".into()
+            }),
+            r#"{"code":"cancelled","message":"Cancelled."}"#
         );
         assert_eq!(
             json_of(Error::Task("boom".into()))[..22].to_owned(),

@@ -15,6 +15,7 @@
 //!   through a proxy; calls to real tenants honour the system proxy settings.
 //! - [`connect`]: connecting a profile to its Microsoft tenant and Okta org: field checks, the
 //!   operation → requirement table, saving credentials, Test connection, the Credentials screen.
+//! - [`setup`]: the guided setup: groups, licenses, creating the Entra and Okta apps, review.
 
 #![warn(missing_docs)]
 
@@ -25,6 +26,8 @@ mod error;
 pub mod logging;
 mod paths;
 pub mod progress;
+pub mod runs;
+pub mod setup;
 mod transport;
 pub mod urls;
 
@@ -35,6 +38,26 @@ pub use dto::{
     OktaAuthInput, OktaAuthKind, OktaConnection, OperationId, OperationRequirement, Profile,
     ProfileKind, Progress, SaveMicrosoftRequest, SaveOktaRequest, StepId,
 };
+pub use dto::{
+    AppCredentialChoice, MicrosoftAdmin, MicrosoftAppPlan, MicrosoftAppRequest, MicrosoftAppResult,
+    MicrosoftSignIn, MicrosoftSignInRequest, PlannedPermission, SignInMethod,
+};
+pub use dto::{
+    AttributeMapping, GuestRemoval, ProvisioningSettings, UsernameFormat, UsernamePreview,
+    UsernamePreviewRow,
+};
+pub use dto::{
+    ChangeKind, ExportFormat, FieldChange, GuardStop, PlanRunRequest, PlannedChange, RunDetail,
+    RunFilter, RunPlan, RunStatus, RunStep, RunSummary, RunTrigger, StepStatus,
+};
+pub use dto::{
+    GrantRow, GroupAction, GroupPlanItem, GroupRole, GroupSetting, GroupsPlan, License,
+    LicenseAssignment, LicensesView, Review, ReviewItem, ReviewStatus, SeatWarning, ServicePlan,
+};
+pub use dto::{
+    OktaAppPlan, OktaAppRequest, OktaAppResult, OktaTokenSource, PlanAction, PlannedScope,
+};
+pub use dto::{TestRunRequest, TestRunResult, TriggerReport};
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,
 };

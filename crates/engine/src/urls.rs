@@ -67,6 +67,35 @@ pub fn validate_sandbox_url(input: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Checks a link the desktop app is asked to open in the system browser (a sign-in page, a portal
+/// page named by a fix): `https://`, or `http://` on loopback (the sandbox's pages), with no user name
+/// or password in it. Anything else (`file:`, `javascript:`, a plain-http host) is refused.
+pub fn validate_browser_url(input: &str) -> Result<Url> {
+    let trimmed = input.trim();
+    let url = Url::parse(trimmed).map_err(|e| {
+        Error::invalid(format!(
+            "\"{trimmed}\" is not a link okta365 can open ({e})."
+        ))
+    })?;
+    let allowed = match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(&url),
+        _ => false,
+    };
+    if !allowed || url.host().is_none() {
+        return Err(Error::invalid(format!(
+            "okta365 opens only https:// links (or http:// on loopback) in the browser; \"{trimmed}\" is \
+             neither. Copy it instead if you trust it."
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "okta365 does not open links that carry a user name or password.",
+        ));
+    }
+    Ok(url)
+}
+
 /// Whether the URL's host is a loopback address: 127.0.0.0/8, ::1 or `localhost`.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -79,6 +108,27 @@ pub fn is_loopback(url: &Url) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_https_and_loopback_links_open_in_the_browser() {
+        for ok in [
+            "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?client_id=x",
+            "http://127.0.0.1:4312/organizations/oauth2/v2.0/authorize",
+            "http://localhost:80/devicelogin",
+        ] {
+            assert!(super::validate_browser_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "https://user:pw@example.com/",
+            "not a url",
+        ] {
+            let err = super::validate_browser_url(bad).unwrap_err().to_string();
+            assert!(!err.is_empty(), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn message(result: Result<Url>) -> String {

@@ -50,6 +50,58 @@ fn rendered() -> BTreeMap<String, String> {
     render::<ConnectionTest>(&cfg, &mut out);
     render::<CredentialKind>(&cfg, &mut out);
     render::<CredentialInfo>(&cfg, &mut out);
+    render::<SignInMethod>(&cfg, &mut out);
+    render::<MicrosoftSignInRequest>(&cfg, &mut out);
+    render::<MicrosoftSignIn>(&cfg, &mut out);
+    render::<MicrosoftAdmin>(&cfg, &mut out);
+    render::<AppCredentialChoice>(&cfg, &mut out);
+    render::<MicrosoftAppRequest>(&cfg, &mut out);
+    render::<PlannedPermission>(&cfg, &mut out);
+    render::<MicrosoftAppPlan>(&cfg, &mut out);
+    render::<MicrosoftAppResult>(&cfg, &mut out);
+    render::<PlanAction>(&cfg, &mut out);
+    render::<OktaTokenSource>(&cfg, &mut out);
+    render::<OktaAppRequest>(&cfg, &mut out);
+    render::<PlannedScope>(&cfg, &mut out);
+    render::<OktaAppPlan>(&cfg, &mut out);
+    render::<OktaAppResult>(&cfg, &mut out);
+    render::<GroupRole>(&cfg, &mut out);
+    render::<GroupSetting>(&cfg, &mut out);
+    render::<GroupAction>(&cfg, &mut out);
+    render::<GroupPlanItem>(&cfg, &mut out);
+    render::<GroupsPlan>(&cfg, &mut out);
+    render::<ServicePlan>(&cfg, &mut out);
+    render::<License>(&cfg, &mut out);
+    render::<LicenseAssignment>(&cfg, &mut out);
+    render::<SeatWarning>(&cfg, &mut out);
+    render::<LicensesView>(&cfg, &mut out);
+    render::<ReviewStatus>(&cfg, &mut out);
+    render::<ReviewItem>(&cfg, &mut out);
+    render::<GrantRow>(&cfg, &mut out);
+    render::<Review>(&cfg, &mut out);
+    render::<UsernameFormat>(&cfg, &mut out);
+    render::<AttributeMapping>(&cfg, &mut out);
+    render::<GuestRemoval>(&cfg, &mut out);
+    render::<ProvisioningSettings>(&cfg, &mut out);
+    render::<UsernamePreviewRow>(&cfg, &mut out);
+    render::<UsernamePreview>(&cfg, &mut out);
+    render::<RunTrigger>(&cfg, &mut out);
+    render::<ChangeKind>(&cfg, &mut out);
+    render::<FieldChange>(&cfg, &mut out);
+    render::<PlannedChange>(&cfg, &mut out);
+    render::<GuardStop>(&cfg, &mut out);
+    render::<RunPlan>(&cfg, &mut out);
+    render::<RunStatus>(&cfg, &mut out);
+    render::<RunSummary>(&cfg, &mut out);
+    render::<StepStatus>(&cfg, &mut out);
+    render::<RunStep>(&cfg, &mut out);
+    render::<RunDetail>(&cfg, &mut out);
+    render::<RunFilter>(&cfg, &mut out);
+    render::<PlanRunRequest>(&cfg, &mut out);
+    render::<ExportFormat>(&cfg, &mut out);
+    render::<TriggerReport>(&cfg, &mut out);
+    render::<TestRunRequest>(&cfg, &mut out);
+    render::<TestRunResult>(&cfg, &mut out);
 
     let mut index = String::from(
         "// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n",
@@ -147,7 +199,7 @@ fn typescript_bindings_are_up_to_date() {
 fn bindings_have_the_shapes_of_the_ipc_contract() {
     let all = rendered();
     assert!(all["StepId"].contains(r#"export type StepId = "welcome" | "microsoft" | "okta" | "groups" | "licenses" | "provisioning" | "imports" | "review" | "history" | "credentials";"#), "{}", all["StepId"]);
-    assert!(all["ErrorCode"].contains(r#"export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "keychain_unavailable" | "sandbox_unavailable" | "internal";"#), "{}", all["ErrorCode"]);
+    assert!(all["ErrorCode"].contains(r#"export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "keychain_unavailable" | "sandbox_unavailable" | "permission_denied" | "sign_in_failed" | "cancelled" | "internal";"#), "{}", all["ErrorCode"]);
     assert!(
         all["ApiError"].contains("details?: unknown"),
         "details is optional and unknown: {}",
@@ -291,5 +343,96 @@ fn connection_bindings_have_the_documented_shapes() {
     has(
         "OktaAuthKind",
         r#"export type OktaAuthKind = "apiToken" | "serviceApp";"#,
+    );
+}
+
+/// The shapes docs/setup.md ("Create the Okta API service app for the admin") promises the front end.
+#[test]
+fn microsoft_app_bindings_have_the_documented_shapes() {
+    let all: BTreeMap<String, String> = rendered()
+        .into_iter()
+        .map(|(name, code)| (name, without_comments(&code)))
+        .collect();
+    let has = |name: &str, text: &str| {
+        assert!(
+            all[name].contains(text),
+            "{name} should contain `{text}`:\n{}",
+            all[name]
+        )
+    };
+    has(
+        "SignInMethod",
+        r#"export type SignInMethod = "deviceCode" | "browser";"#,
+    );
+    has(
+        "MicrosoftSignInRequest",
+        "{ profileId: string, method: SignInMethod, tenant: string | null, publicClientId: string | null, }",
+    );
+    has(
+        "MicrosoftSignIn",
+        "{ sessionId: string, method: SignInMethod, tenant: string, userCode: string | null, verificationUri: string | null, authorizeUrl: string | null, message: string, expiresAt: string, interval: number | null, }",
+    );
+    has(
+        "MicrosoftAdmin",
+        "{ sessionId: string, account: string, tenantId: string, tenantName: string | null, roles: Array<string>, canGrantConsent: boolean, }",
+    );
+    has(
+        "AppCredentialChoice",
+        r#"{ "kind": "secret", lifetimeMonths: number, } | { "kind": "certificate", lifetimeMonths: number, }"#,
+    );
+    has(
+        "MicrosoftAppRequest",
+        "{ profileId: string, sessionId: string, appName: string, credential: AppCredentialChoice, }",
+    );
+    has(
+        "PlannedPermission",
+        "{ value: string, id: string, operations: Array<OperationId>, granted: boolean, }",
+    );
+    has(
+        "MicrosoftAppPlan",
+        "{ profileId: string, appName: string, appId: string | null, app: PlanAction, servicePrincipal: PlanAction, permissions: Array<PlannedPermission>, credential: AppCredentialChoice, credentialAction: PlanAction, credentialNote: string, warnings: Array<string>, changes: number, plannedAt: string, }",
+    );
+    has(
+        "MicrosoftAppResult",
+        "{ plan: MicrosoftAppPlan, profile: Profile, tokenRoles: Array<string>, }",
+    );
+}
+
+#[test]
+fn okta_app_bindings_have_the_documented_shapes() {
+    let all: BTreeMap<String, String> = rendered()
+        .into_iter()
+        .map(|(name, code)| (name, without_comments(&code)))
+        .collect();
+    let has = |name: &str, text: &str| {
+        assert!(
+            all[name].contains(text),
+            "{name} should contain `{text}`:\n{}",
+            all[name]
+        )
+    };
+    has(
+        "PlanAction",
+        r#"export type PlanAction = "create" | "exists" | "update" | "keep";"#,
+    );
+    has(
+        "OktaAppRequest",
+        "{ profileId: string, apiToken: string | null, appName: string, }",
+    );
+    has(
+        "PlannedScope",
+        "{ scope: string, operations: Array<OperationId>, reason: string, granted: boolean, }",
+    );
+    has(
+        "OktaAppPlan",
+        "{ profileId: string, appName: string, clientId: string | null, app: PlanAction, key: PlanAction, scopes: Array<PlannedScope>, role: string, roleReason: string, roleAssigned: boolean, admin: string, tokenSource: OktaTokenSource, warnings: Array<string>, changes: number, plannedAt: string, }",
+    );
+    has(
+        "OktaTokenSource",
+        r#"export type OktaTokenSource = "pasted" | "keychain";"#,
+    );
+    has(
+        "OktaAppResult",
+        "{ plan: OktaAppPlan, profile: Profile, verifiedScopes: Array<string>, dpop: boolean, apiTokenStored: boolean, }",
     );
 }

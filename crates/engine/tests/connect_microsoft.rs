@@ -50,6 +50,7 @@ impl Setup {
                 CreateSandboxProfileRequest {
                     name: Some("Connect".into()),
                     url: Some(sandbox.urls().base.to_string()),
+                    ..Default::default()
                 },
                 &(),
             )

@@ -44,6 +44,7 @@ impl Setup {
                 CreateSandboxProfileRequest {
                     name: Some("Okta".into()),
                     url: Some(sandbox.urls().base.to_string()),
+                    ..Default::default()
                 },
                 &(),
             )

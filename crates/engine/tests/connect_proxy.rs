@@ -173,6 +173,7 @@ async fn child_body() {
             CreateSandboxProfileRequest {
                 name: Some("Behind a proxy".into()),
                 url: Some(base.to_string()),
+                ..Default::default()
             },
             &(),
         )

@@ -10,6 +10,7 @@ fn request(name: Option<&str>, url: Option<&str>) -> CreateSandboxProfileRequest
     CreateSandboxProfileRequest {
         name: name.map(Into::into),
         url: url.map(Into::into),
+        ..Default::default()
     }
 }
 
@@ -321,4 +322,57 @@ async fn sandbox_by_url_and_bad_input() {
 
     engine.remove_profile("remote").await.unwrap();
     served.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_blank_sandbox_profile_has_no_app_and_no_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(Paths::at(dir.path())).await.unwrap();
+    let seen = std::sync::Mutex::new(Vec::<String>::new());
+    let sink = |p: &okta365_engine::Progress| seen.lock().unwrap().push(p.step.clone());
+    let profile = engine
+        .create_sandbox_profile(
+            CreateSandboxProfileRequest {
+                name: Some("From scratch".into()),
+                blank: Some(true),
+                ..Default::default()
+            },
+            &sink,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        profile.ms_tenant, None,
+        "no tenant until the admin signs in"
+    );
+    assert_eq!(profile.ms_client_id, None, "no app registration yet");
+    assert!(profile.microsoft.is_none(), "{:?}", profile.microsoft);
+    assert_eq!(profile.okta.auth, None, "no Okta connection yet");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["sandbox", "profile", "done"],
+        "no demo credentials are minted and nothing goes to the keychain"
+    );
+    let keychain = Keychain::for_build();
+    for kind in [
+        CredentialKind::OktaApiToken,
+        CredentialKind::EntraClientSecret,
+    ] {
+        assert!(
+            keychain.get(&profile.id, kind).await.unwrap().is_none(),
+            "{kind:?} is not stored for a blank profile"
+        );
+    }
+    let summary: serde_json::Value = reqwest::get(format!("{}_sandbox/state", profile.graph_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["okta"]["apiTokens"].as_array().map(Vec::len),
+        Some(0),
+        "no demo API token was minted: {summary}"
+    );
+    engine.shutdown().await;
 }

@@ -95,6 +95,7 @@ async fn a_sandbox_by_url_reports_its_health_check_and_a_failure_stops_the_repor
             CreateSandboxProfileRequest {
                 name: Some("Remote".into()),
                 url: Some(base.clone()),
+                ..Default::default()
             },
             &seen.sink(),
         )
@@ -114,6 +115,7 @@ async fn a_sandbox_by_url_reports_its_health_check_and_a_failure_stops_the_repor
             CreateSandboxProfileRequest {
                 name: Some("Nobody".into()),
                 url: Some("http://127.0.0.1:9".into()),
+                ..Default::default()
             },
             &seen.sink(),
         )
@@ -132,6 +134,7 @@ async fn a_sandbox_by_url_reports_its_health_check_and_a_failure_stops_the_repor
             CreateSandboxProfileRequest {
                 name: Some("remote".into()),
                 url: Some(base),
+                ..Default::default()
             },
             &seen.sink(),
         )

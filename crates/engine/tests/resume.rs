@@ -10,6 +10,7 @@ fn named(name: &str, url: Option<&str>) -> CreateSandboxProfileRequest {
     CreateSandboxProfileRequest {
         name: Some(name.into()),
         url: url.map(Into::into),
+        ..Default::default()
     }
 }
 

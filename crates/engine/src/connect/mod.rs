@@ -18,6 +18,8 @@ use okta365_store::ProfileRecord;
 
 pub use fields::validate_field;
 pub use requirements::{Requirement, missing_roles, okta_scopes, requirements};
+pub(crate) use save::NewCredential;
+pub(crate) use vendor::certificate_from_pem;
 
 use crate::{
     dto::{

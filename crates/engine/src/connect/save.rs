@@ -16,7 +16,7 @@ use crate::{
         FieldId, GeneratedKey, MicrosoftCredentialInput, OktaAuthInput, OperationId, Profile,
         SaveMicrosoftRequest, SaveOktaRequest, StepId,
     },
-    engine::{Engine, to_dto, validate_profile_name},
+    engine::{Engine, validate_profile_name},
     error::{Error, Result},
 };
 
@@ -69,7 +69,7 @@ impl Engine {
                 })?;
         }
         tracing::info!(profile_id = %record.id, name = %record.name, "created tenant profile");
-        to_dto(record)
+        self.profile_out(record).await
     }
 
     /// Saves a profile's Microsoft tenant, client id and (optionally) a new credential.
@@ -140,7 +140,7 @@ impl Engine {
         };
         let saved = self.commit_connection(record, new, retire).await?;
         tracing::info!(profile_id = %saved.id, "saved the Microsoft connection");
-        to_dto(saved)
+        self.profile_out(saved).await
     }
 
     /// Saves a profile's Okta org URL and auth method (optionally with a new API token or private key).
@@ -232,7 +232,7 @@ impl Engine {
         }
         let saved = self.commit_connection(record, new, retire).await?;
         tracing::info!(profile_id = %saved.id, "saved the Okta connection");
-        to_dto(saved)
+        self.profile_out(saved).await
     }
 
     /// Generates a key pair for an Okta API service app: the private key goes to the OS keychain at once
@@ -271,7 +271,7 @@ impl Engine {
             .map(|op| op.as_str().to_owned())
             .collect();
         let saved = self.commit_connection(record, None, None).await?;
-        to_dto(saved)
+        self.profile_out(saved).await
     }
 
     /// Stores `new` in the keychain, then the profile row and the credential's metadata in one
