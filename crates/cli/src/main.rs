@@ -6,7 +6,16 @@
 //! (2 for a malformed command line).
 
 mod connect;
+mod licenses;
 mod output;
+mod provisioning;
+mod review;
+mod run;
+mod runs;
+mod setup_groups;
+mod setup_microsoft;
+mod setup_okta;
+mod watch;
 
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
@@ -44,6 +53,46 @@ enum Command {
     /// The credentials kept in the OS keychain: list, delete, record expiry dates.
     #[command(subcommand)]
     Credentials(connect::CredentialsCommand),
+    /// The guided setup: create the Okta groups, the Entra app registration and the Okta API service app.
+    #[command(subcommand)]
+    Setup(SetupCommand),
+    /// The Microsoft licenses: read them from the tenant, choose what each group role gets, the default
+    /// usage location.
+    #[command(subcommand)]
+    Licenses(licenses::LicensesCommand),
+    /// Review what the profile is set to do and what is missing (live). Exits 1 when not ready.
+    Review(review::ReviewArgs),
+    /// Provisioning settings (username format, attribute mapping, guests, guard, intervals) and the
+    /// username preview over the assignments group.
+    #[command(subcommand)]
+    Provisioning(provisioning::ProvisioningCommand),
+    /// Plan and apply a provisioning run (member-accounts, profile-sync, guests); runs a crash left
+    /// behind are resumed first. Applying asks for a confirmation (or --yes).
+    Run(run::RunArgs),
+    /// The run history: list, show, export, delete; resume runs a crash left running.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
+    /// Provision from the Okta System Log: poll every pollIntervalSecs (membership and profile events
+    /// become runs), reconcile every reconcileEveryMins, resume interrupted runs at start. SIGTERM or
+    /// Ctrl-C stops it between rounds.
+    Watch(watch::WatchArgs),
+    /// Run one operation for one user (named, or a throwaway test user) and read the account back.
+    TestRun(watch::TestRunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SetupCommand {
+    /// Create the Okta groups that drive the operations (matched by exact name; a second run creates
+    /// nothing). With --plan only show what would be created.
+    Groups(setup_groups::GroupsArgs),
+    /// Create (or complete) the Okta API service app with a Super Administrator's API token, read from
+    /// stdin with --api-token-stdin (else the profile's stored one), then switch the profile to it.
+    /// With --plan only show what would change.
+    OktaApp(setup_okta::OktaAppArgs),
+    /// Sign in as a Microsoft admin (a device code, or --browser), then create (or complete) the Entra
+    /// app registration, grant its Graph permissions and switch the profile to it. The code and URL go
+    /// to stderr; Ctrl-C cancels the sign-in. With --plan only show what would change.
+    MicrosoftApp(setup_microsoft::MicrosoftAppArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +106,10 @@ enum ProfileCommand {
         /// dir's own sandbox, started for the duration of this command if nothing serves it).
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+        /// Start without demo credentials, app registration or Okta connection, to try the automated
+        /// setup (`okta365 setup microsoft-app`, `okta365 setup okta-app`) from scratch.
+        #[arg(long)]
+        blank: bool,
     },
     /// Create a profile for a real Okta org and Microsoft tenant and make it the active profile;
     /// connect it with `okta365 connect microsoft` and `okta365 connect okta`.
@@ -170,8 +223,12 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
     match cli.command {
         Command::Info => output::info(json, &engine.app_info().await?),
         Command::Profile(command) => match command {
-            ProfileCommand::AddSandbox { name, url } => {
-                let request = CreateSandboxProfileRequest { name, url };
+            ProfileCommand::AddSandbox { name, url, blank } => {
+                let request = CreateSandboxProfileRequest {
+                    name,
+                    url,
+                    blank: blank.then_some(true),
+                };
                 // Steps go to stderr for a person watching a terminal; scripts (--json, pipes) get
                 // only the result and, on failure, the one error line.
                 let profile = if !json && std::io::stderr().is_terminal() {
@@ -215,6 +272,24 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
             }
         }
         Command::Credentials(command) => connect::credentials(engine, json, command).await?,
+        Command::Licenses(command) => licenses::run(engine, json, command).await?,
+        Command::Provisioning(command) => provisioning::run(engine, json, command).await?,
+        Command::Run(args) => run::run(engine, json, args).await?,
+        Command::Runs(command) => runs::run(engine, json, command).await?,
+        Command::Watch(args) => watch::watch(engine, json, args).await?,
+        Command::TestRun(args) => watch::test_run(engine, json, args).await?,
+        Command::Review(args) => {
+            if !review::run(engine, json, args).await? {
+                return Err(okta365_engine::Error::invalid(
+                    "The profile is not ready: see the missing items above.",
+                ));
+            }
+        }
+        Command::Setup(command) => match command {
+            SetupCommand::Groups(args) => setup_groups::run(engine, json, args).await?,
+            SetupCommand::OktaApp(args) => setup_okta::run(engine, json, args).await?,
+            SetupCommand::MicrosoftApp(args) => setup_microsoft::run(engine, json, args).await?,
+        },
         Command::Sandbox(SandboxCommand::Reset) => unreachable!("handled before the engine opens"),
     }
     Ok(())
