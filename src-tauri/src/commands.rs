@@ -2,6 +2,13 @@
 //! one [`ApiError`] that crosses IPC (docs/architecture.md, "The IPC contract"). No logic lives here.
 //! When the engine could not open, every command answers with that start-up error ([`AppState`]).
 
+use okta365_engine::dto::{
+    ExportFormat, GroupSetting, GroupsPlan, LicenseAssignment, LicensesView, MicrosoftAdmin,
+    MicrosoftAppPlan, MicrosoftAppRequest, MicrosoftAppResult, MicrosoftSignIn,
+    MicrosoftSignInRequest, OktaAppPlan, OktaAppRequest, OktaAppResult, PlanRunRequest,
+    ProvisioningSettings, Review, RunDetail, RunFilter, RunPlan, RunSummary, TestRunRequest,
+    TestRunResult, TriggerReport, UsernameFormat, UsernamePreview,
+};
 use okta365_engine::{
     ApiError, AppInfo, ConnectionTest, CreateSandboxProfileRequest, CredentialInfo, CredentialKind,
     FieldCheck, FieldId, GeneratedKey, OperationId, OperationRequirement, Profile, Progress,
@@ -189,6 +196,377 @@ pub async fn set_credential_expiry(
 ) -> Answer<CredentialInfo> {
     app.engine()?
         .set_credential_expiry(&profile_id, kind, expires_at.as_deref())
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Opens a sign-in page or a portal link in the system browser; only https:// links, or http:// on
+/// loopback (the sandbox), are opened.
+#[tauri::command]
+pub async fn open_in_browser(app: tauri::AppHandle, url: String) -> Answer<()> {
+    use tauri_plugin_opener::OpenerExt as _;
+    let url = okta365_engine::urls::validate_browser_url(&url).map_err(ApiError::from)?;
+    app.opener()
+        .open_url(url.as_str(), None::<&str>)
+        .map_err(|e| ApiError {
+            code: okta365_engine::ErrorCode::Internal,
+            message: format!(
+                "The browser could not be opened ({e}). Copy the link and open it in a browser yourself."
+            ),
+            details: None,
+        })
+}
+
+#[tauri::command]
+pub async fn set_group_names(
+    app: State<'_, AppState>,
+    profile_id: String,
+    groups: Vec<GroupSetting>,
+) -> Answer<Profile> {
+    app.engine()?
+        .set_group_names(&profile_id, groups)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn plan_groups(app: State<'_, AppState>, profile_id: String) -> Answer<GroupsPlan> {
+    app.engine()?
+        .plan_groups(&profile_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn apply_groups(
+    app: State<'_, AppState>,
+    profile_id: String,
+    on_progress: Channel<Progress>,
+) -> Answer<GroupsPlan> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .apply_groups(&profile_id, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn sync_licenses(
+    app: State<'_, AppState>,
+    profile_id: String,
+    on_progress: Channel<Progress>,
+) -> Answer<LicensesView> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .sync_licenses(&profile_id, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn list_licenses(app: State<'_, AppState>, profile_id: String) -> Answer<LicensesView> {
+    app.engine()?
+        .list_licenses(&profile_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn set_license_assignments(
+    app: State<'_, AppState>,
+    profile_id: String,
+    assignments: Vec<LicenseAssignment>,
+) -> Answer<LicensesView> {
+    app.engine()?
+        .set_license_assignments(&profile_id, assignments)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn set_usage_location(
+    app: State<'_, AppState>,
+    profile_id: String,
+    code: Option<String>,
+) -> Answer<LicensesView> {
+    app.engine()?
+        .set_usage_location(&profile_id, code)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn review(
+    app: State<'_, AppState>,
+    profile_id: String,
+    on_progress: Channel<Progress>,
+) -> Answer<Review> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .review(&profile_id, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// `request.apiToken` (a pasted one-time token) is used for this call only, never stored.
+#[tauri::command]
+pub async fn plan_okta_app(
+    app: State<'_, AppState>,
+    request: OktaAppRequest,
+) -> Answer<OktaAppPlan> {
+    app.engine()?
+        .plan_okta_app(request)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn apply_okta_app(
+    app: State<'_, AppState>,
+    request: OktaAppRequest,
+    on_progress: Channel<Progress>,
+) -> Answer<OktaAppResult> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .apply_okta_app(request, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn forget_okta_api_token(
+    app: State<'_, AppState>,
+    profile_id: String,
+) -> Answer<Profile> {
+    app.engine()?
+        .forget_okta_api_token(&profile_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// The delegated sign-in of the Entra app setup: its token stays in the engine's memory, for this
+/// setup only.
+#[tauri::command]
+pub async fn start_microsoft_sign_in(
+    app: State<'_, AppState>,
+    request: MicrosoftSignInRequest,
+) -> Answer<MicrosoftSignIn> {
+    app.engine()?
+        .start_microsoft_sign_in(request)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn finish_microsoft_sign_in(
+    app: State<'_, AppState>,
+    session_id: String,
+    on_progress: Channel<Progress>,
+) -> Answer<MicrosoftAdmin> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .finish_microsoft_sign_in(&session_id, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn cancel_microsoft_sign_in(app: State<'_, AppState>, session_id: String) -> Answer<()> {
+    app.engine()?
+        .cancel_microsoft_sign_in(&session_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn plan_microsoft_app(
+    app: State<'_, AppState>,
+    request: MicrosoftAppRequest,
+) -> Answer<MicrosoftAppPlan> {
+    app.engine()?
+        .plan_microsoft_app(request)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn apply_microsoft_app(
+    app: State<'_, AppState>,
+    request: MicrosoftAppRequest,
+    on_progress: Channel<Progress>,
+) -> Answer<MicrosoftAppResult> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .apply_microsoft_app(request, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn provisioning_settings(
+    app: State<'_, AppState>,
+    profile_id: String,
+) -> Answer<ProvisioningSettings> {
+    app.engine()?
+        .provisioning_settings(&profile_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn set_provisioning_settings(
+    app: State<'_, AppState>,
+    profile_id: String,
+    settings: ProvisioningSettings,
+) -> Answer<ProvisioningSettings> {
+    app.engine()?
+        .set_provisioning_settings(&profile_id, settings)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn preview_usernames(
+    app: State<'_, AppState>,
+    profile_id: String,
+    format: UsernameFormat,
+) -> Answer<UsernamePreview> {
+    app.engine()?
+        .preview_usernames(&profile_id, format)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn plan_run(app: State<'_, AppState>, request: PlanRunRequest) -> Answer<RunPlan> {
+    app.engine()?
+        .plan_run(request)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn apply_run(
+    app: State<'_, AppState>,
+    run_id: String,
+    confirm_destructive: Option<u32>,
+    on_progress: Channel<Progress>,
+) -> Answer<RunSummary> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .apply_run(&run_id, confirm_destructive, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn discard_run(app: State<'_, AppState>, run_id: String) -> Answer<()> {
+    app.engine()?
+        .discard_run(&run_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn list_runs(
+    app: State<'_, AppState>,
+    profile_id: String,
+    filter: RunFilter,
+) -> Answer<Vec<RunSummary>> {
+    app.engine()?
+        .list_runs(&profile_id, filter)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn run_detail(app: State<'_, AppState>, run_id: String) -> Answer<RunDetail> {
+    app.engine()?
+        .run_detail(&run_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn export_run(
+    app: State<'_, AppState>,
+    run_id: String,
+    format: ExportFormat,
+) -> Answer<String> {
+    app.engine()?
+        .export_run(&run_id, format)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn delete_run(app: State<'_, AppState>, run_id: String) -> Answer<()> {
+    app.engine()?
+        .delete_run(&run_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn resume_runs(
+    app: State<'_, AppState>,
+    on_progress: Channel<Progress>,
+) -> Answer<Vec<RunSummary>> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .resume_runs(&forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Reads the Okta System Log from the saved cursor; membership and profile events of the configured
+/// groups become runs (docs/provisioning.md, "Triggers").
+#[tauri::command]
+pub async fn poll_system_log(
+    app: State<'_, AppState>,
+    profile_id: String,
+    on_progress: Channel<Progress>,
+) -> Answer<TriggerReport> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .poll_system_log(&profile_id, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn reconcile(
+    app: State<'_, AppState>,
+    profile_id: String,
+    operation: Option<OperationId>,
+) -> Answer<Vec<RunSummary>> {
+    app.engine()?
+        .reconcile(&profile_id, operation)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn test_run(
+    app: State<'_, AppState>,
+    request: TestRunRequest,
+    on_progress: Channel<Progress>,
+) -> Answer<TestRunResult> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .test_run(request, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn cleanup_test_user(
+    app: State<'_, AppState>,
+    profile_id: String,
+    okta_user_id: String,
+) -> Answer<()> {
+    app.engine()?
+        .cleanup_test_user(&profile_id, &okta_user_id)
         .await
         .map_err(ApiError::from)
 }

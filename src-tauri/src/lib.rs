@@ -37,13 +37,29 @@ pub fn run() -> Result<i32> {
     // mixes with a release install's; the engine picks its data dir by the same rule.
     context.config_mut().identifier = okta365_engine::app_identifier().to_owned();
 
-    let resume = engine.as_ref().map(|engine| engine.resume());
+    let resume = engine.as_ref().map(|engine| {
+        let sandbox = engine.resume();
+        let engine = engine.clone();
+        async move {
+            // Runs a crash left half-applied are finished first thing, each started step checked
+            // against the live state before it is written again (docs/provisioning.md).
+            let _ = sandbox.await;
+            match engine.resume_runs(&()).await {
+                Ok(runs) if !runs.is_empty() => {
+                    tracing::info!(runs = runs.len(), "resumed interrupted runs")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "interrupted runs could not be resumed"),
+            }
+        }
+    });
     let app = tauri::Builder::default()
         .manage(state)
+        .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
             // The active profile's embedded sandbox comes back in the background; commands that show
             // its URLs wait for it. A failure is logged by the engine and reported again by the next
-            // command that needs the sandbox.
+            // command that needs the sandbox. Interrupted runs are resumed after it.
             if let Some(resume) = resume {
                 tauri::async_runtime::spawn(resume);
             }
@@ -76,6 +92,38 @@ pub fn run() -> Result<i32> {
             commands::list_credentials,
             commands::delete_credential,
             commands::set_credential_expiry,
+            commands::open_in_browser,
+            commands::set_group_names,
+            commands::plan_groups,
+            commands::apply_groups,
+            commands::sync_licenses,
+            commands::list_licenses,
+            commands::set_license_assignments,
+            commands::set_usage_location,
+            commands::review,
+            commands::plan_okta_app,
+            commands::apply_okta_app,
+            commands::forget_okta_api_token,
+            commands::start_microsoft_sign_in,
+            commands::finish_microsoft_sign_in,
+            commands::cancel_microsoft_sign_in,
+            commands::plan_microsoft_app,
+            commands::apply_microsoft_app,
+            commands::provisioning_settings,
+            commands::set_provisioning_settings,
+            commands::preview_usernames,
+            commands::plan_run,
+            commands::apply_run,
+            commands::discard_run,
+            commands::list_runs,
+            commands::run_detail,
+            commands::export_run,
+            commands::delete_run,
+            commands::resume_runs,
+            commands::poll_system_log,
+            commands::reconcile,
+            commands::test_run,
+            commands::cleanup_test_user,
         ])
         .build(context)?;
 

@@ -147,8 +147,8 @@ describe("App", () => {
   it("rail: click opens a step; arrow keys, Home and End move the focus", async () => {
     render(App);
     await ready();
-    await fireEvent.click(byTestId("rail-step-licenses")!);
-    expect(byTestId("step-licenses")).not.toBeNull();
+    await fireEvent.click(byTestId("rail-step-imports")!);
+    expect(byTestId("step-imports")).not.toBeNull();
     expect(screen.getByText("Not available yet")).toBeTruthy();
 
     const welcome = byTestId("rail-step-welcome") as HTMLButtonElement;

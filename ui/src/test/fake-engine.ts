@@ -26,6 +26,8 @@ import type {
   StepId,
 } from "../lib/ipc";
 import { isStepId } from "../lib/state/steps";
+import { FakeRuns } from "./fake-runs";
+import { FakeSetup } from "./fake-setup";
 import { REQUIREMENTS } from "./requirements";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -161,8 +163,17 @@ export class FakeEngine {
   groupNames = new Map<string, GroupSetting[]>();
   /** The Microsoft tenant's subscribed SKUs: what sync_licenses stores. */
   tenantSkus: License[] = [];
-  /** When set, sync_licenses and apply_groups wait for the promise after their first report. */
+  /**
+   * When set, sync_licenses, apply_groups, apply_microsoft_app, apply_okta_app and review wait for
+   * the promise after their first report.
+   */
   setupGate: Promise<void> | null = null;
+  /** The automated setup and the review: the fake tenants' apps, the sign-in, what apply writes. */
+  readonly setup: FakeSetup = new FakeSetup(this);
+  /** Provisioning: settings, plans and applies of runs, their history, triggers, test runs. */
+  readonly runs: FakeRuns = new FakeRuns(this);
+  /** The links open_in_browser opened, in order. */
+  opened: string[] = [];
   #licenses = new Map<string, LicenseState>();
   #keys = 0;
   #seq = 0;
@@ -200,6 +211,11 @@ export class FakeEngine {
       okta: { orgUrl: "http://127.0.0.1:41234", auth: "apiToken", clientId: null, keyId: null, identitySourceId: null },
       // The engine's default: every operation but imports.
       operations: REQUIREMENTS.map((r) => r.operation).filter((op) => op !== "imports"),
+      // The engine's default group names until the Groups step changes them.
+      groups: [
+        { role: "assignments", name: "Office 365 Assignments" },
+        { role: "guests", name: "O365Guest" },
+      ],
       ...partial,
     };
     this.profiles.push(profile);
@@ -238,6 +254,31 @@ export class FakeEngine {
 
   groupsOf(profileId: string): GroupSetting[] {
     return structuredClone(this.groupNames.get(profileId) ?? DEFAULT_GROUPS);
+  }
+
+  /** A profile by id or name, or the engine's not_found error. */
+  profile(id: unknown): Profile {
+    return this.#find(id);
+  }
+
+  /** A profile as the engine answers it: with its group names. */
+  out(p: Profile): Profile {
+    return this.#out(p);
+  }
+
+  /** What plan_groups answers for a profile. */
+  groupsPlan(profileId: string): GroupsPlan {
+    return this.#plan(profileId);
+  }
+
+  /** What list_licenses answers for a profile. */
+  licensesView(profileId: string): LicensesView {
+    return this.#view(profileId);
+  }
+
+  /** Sends one message on a command's progress channel. */
+  send(channel: unknown, index: number, message: unknown): void {
+    sendOnChannel(channel, index, message);
   }
 
   /** A profile as the engine answers it: with its group names. */
@@ -388,6 +429,9 @@ export class FakeEngine {
           auth: r.auth.kind,
           clientId: r.auth.kind === "serviceApp" ? r.auth.clientId : null,
           keyId: r.auth.kind === "serviceApp" ? (r.auth.keyId ?? p.okta.keyId) : null,
+          // Left out keeps the stored one; "" clears it.
+          identitySourceId:
+            r.identitySourceId === undefined || r.identitySourceId === null ? p.okta.identitySourceId : r.identitySourceId.trim() || null,
         };
         return this.#out(p);
       }
@@ -489,7 +533,16 @@ export class FakeEngine {
         this.licenseState(p.id).usageLocation = code;
         return this.#view(p.id);
       }
+      case "open_in_browser": {
+        const url = String(args.url);
+        if (!/^https:\/\//.test(url) && !/^http:\/\/127\.0\.0\.1[:/]/.test(url))
+          throw { code: "invalid_input", message: `okta365 opens only https:// links (or the sandbox on 127.0.0.1), not "${url}".` } satisfies ApiError;
+        this.opened.push(url);
+        return null;
+      }
       default:
+        if (this.setup.handles(cmd)) return this.setup.handle(cmd, args);
+        if (this.runs.handles(cmd)) return this.runs.handle(cmd, args);
         throw `command ${cmd} not found`;
     }
   }

@@ -10,6 +10,7 @@ import type {
   CredentialInfo,
   CredentialKind,
   ErrorCode,
+  ExportFormat,
   FieldCheck,
   FieldId,
   GeneratedKey,
@@ -17,13 +18,34 @@ import type {
   GroupsPlan,
   LicenseAssignment,
   LicensesView,
+  MicrosoftAdmin,
+  MicrosoftAppPlan,
+  MicrosoftAppRequest,
+  MicrosoftAppResult,
+  MicrosoftSignIn,
+  MicrosoftSignInRequest,
+  OktaAppPlan,
+  OktaAppRequest,
+  OktaAppResult,
   OperationId,
   OperationRequirement,
+  PlanRunRequest,
   Profile,
   Progress,
+  ProvisioningSettings,
+  Review,
+  RunDetail,
+  RunFilter,
+  RunPlan,
+  RunSummary,
   SaveMicrosoftRequest,
   SaveOktaRequest,
   StepId,
+  TestRunRequest,
+  TestRunResult,
+  TriggerReport,
+  UsernameFormat,
+  UsernamePreview,
 } from "./types";
 
 export type * from "./types";
@@ -34,6 +56,9 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "already_exists",
   "keychain_unavailable",
   "sandbox_unavailable",
+  "permission_denied",
+  "sign_in_failed",
+  "cancelled",
   "internal",
 ];
 
@@ -162,6 +187,88 @@ export const ipc = {
   /** Sets (or with null clears) the default usage location, an ISO 3166 alpha-2 code. */
   setUsageLocation: (profileId: string, code: string | null): Promise<LicensesView> =>
     call("set_usage_location", { profileId, code }),
+
+  // Creating the Entra app registration for the admin (docs/setup.md).
+  /**
+   * Starts the admin's delegated sign-in: a device code to type at `verificationUri`, or an
+   * `authorizeUrl` to open in the browser. The token stays in engine memory for this setup only.
+   */
+  startMicrosoftSignIn: (request: MicrosoftSignInRequest): Promise<MicrosoftSignIn> =>
+    call("start_microsoft_sign_in", { request }),
+  /**
+   * Waits for the device code approval or the browser redirect; answers the signed-in admin. Rejects
+   * with `sign_in_failed` (declined, expired, blocked) or `cancelled`. `onProgress` hears each poll.
+   */
+  finishMicrosoftSignIn: (sessionId: string, onProgress?: (progress: Progress) => void): Promise<MicrosoftAdmin> =>
+    call("finish_microsoft_sign_in", { sessionId, onProgress: progressChannel(onProgress) }),
+  /** Stops waiting for a sign-in (the pending finish rejects with `cancelled`) and forgets it. */
+  cancelMicrosoftSignIn: (sessionId: string): Promise<void> => call("cancel_microsoft_sign_in", { sessionId }),
+  /** What creating (or completing) the app registration would write; changes nothing. */
+  planMicrosoftApp: (request: MicrosoftAppRequest): Promise<MicrosoftAppPlan> => call("plan_microsoft_app", { request }),
+  /** Writes the plan (each write journaled), waits for the token to carry every role, saves the profile. */
+  applyMicrosoftApp: (request: MicrosoftAppRequest, onProgress?: (progress: Progress) => void): Promise<MicrosoftAppResult> =>
+    call("apply_microsoft_app", { request, onProgress: progressChannel(onProgress) }),
+
+  // Creating the Okta API service app for the admin (docs/setup.md).
+  /** What creating (or completing) the service app would write; changes nothing. */
+  planOktaApp: (request: OktaAppRequest): Promise<OktaAppPlan> => call("plan_okta_app", { request }),
+  /** Writes the plan, proves a DPoP token per scope, and switches the profile to the service app. */
+  applyOktaApp: (request: OktaAppRequest, onProgress?: (progress: Progress) => void): Promise<OktaAppResult> =>
+    call("apply_okta_app", { request, onProgress: progressChannel(onProgress) }),
+  /** Deletes the profile's Okta API token from the OS keychain once the service app works. */
+  forgetOktaApiToken: (profileId: string): Promise<Profile> => call("forget_okta_api_token", { profileId }),
+
+  /**
+   * Opens a sign-in page or a portal link in the system browser (https://, or http:// on loopback
+   * for the sandbox). Rejects when no browser could be started; the page then offers the link to copy.
+   */
+  openInBrowser: (url: string): Promise<void> => call("open_in_browser", { url }),
+
+  /** What the profile is set to do and what is missing, live, each missing item with the step that fixes it. */
+  review: (profileId: string, onProgress?: (progress: Progress) => void): Promise<Review> =>
+    call("review", { profileId, onProgress: progressChannel(onProgress) }),
+
+  // Provisioning from the Okta groups: settings, runs, triggers, history (docs/provisioning.md).
+  /** The profile's provisioning settings (the engine's defaults until saved). */
+  provisioningSettings: (profileId: string): Promise<ProvisioningSettings> =>
+    call("provisioning_settings", { profileId }),
+  /** Saves the provisioning settings; answers them as stored. */
+  setProvisioningSettings: (profileId: string, settings: ProvisioningSettings): Promise<ProvisioningSettings> =>
+    call("set_provisioning_settings", { profileId, settings }),
+  /** The UPN each member of the assignments group would get with `format` (first 50 and every problem). */
+  previewUsernames: (profileId: string, format: UsernameFormat): Promise<UsernamePreview> =>
+    call("preview_usernames", { profileId, format }),
+  /** Plans one operation for everyone (users null) or some Okta users; stores the run as planned, writes nothing. */
+  planRun: (request: PlanRunRequest): Promise<RunPlan> => call("plan_run", { request }),
+  /**
+   * Applies a planned run, each change journaled before and after its write. A guard-stopped plan
+   * needs `confirmDestructive` equal to its destructive count. `onProgress` hears each step (`step` = seq).
+   */
+  applyRun: (runId: string, confirmDestructive: number | null, onProgress?: (progress: Progress) => void): Promise<RunSummary> =>
+    call("apply_run", { runId, confirmDestructive, onProgress: progressChannel(onProgress) }),
+  /** Drops a planned run (kept in the history as discarded). */
+  discardRun: (runId: string): Promise<void> => call("discard_run", { runId }),
+  listRuns: (profileId: string, filter: RunFilter): Promise<RunSummary[]> => call("list_runs", { profileId, filter }),
+  /** A run with its plan and every step as journaled. */
+  runDetail: (runId: string): Promise<RunDetail> => call("run_detail", { runId }),
+  /** The run as JSON or CSV text (secrets never included). */
+  exportRun: (runId: string, format: ExportFormat): Promise<string> => call("export_run", { runId, format }),
+  deleteRun: (runId: string): Promise<void> => call("delete_run", { runId }),
+  /** Finishes runs left `running` by a crash (each started step checked against the live state first). */
+  resumeRuns: (onProgress?: (progress: Progress) => void): Promise<RunSummary[]> =>
+    call("resume_runs", { onProgress: progressChannel(onProgress) }),
+  /** Reads the Okta System Log from the saved cursor; events of the configured groups become runs. */
+  pollSystemLog: (profileId: string, onProgress?: (progress: Progress) => void): Promise<TriggerReport> =>
+    call("poll_system_log", { profileId, onProgress: progressChannel(onProgress) }),
+  /** A full compare of one operation (or every enabled one with null): plans and applies the differences. */
+  reconcile: (profileId: string, operation: OperationId | null): Promise<RunSummary[]> =>
+    call("reconcile", { profileId, operation }),
+  /** Plans and applies one operation for one user (or a throwaway test user), then reads the account back. */
+  testRun: (request: TestRunRequest, onProgress?: (progress: Progress) => void): Promise<TestRunResult> =>
+    call("test_run", { request, onProgress: progressChannel(onProgress) }),
+  /** Removes a test run's Okta user and its Microsoft account. */
+  cleanupTestUser: (profileId: string, oktaUserId: string): Promise<void> =>
+    call("cleanup_test_user", { profileId, oktaUserId }),
 };
 
 /** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */

@@ -271,3 +271,138 @@ describe("groups and licenses commands (docs/setup.md)", () => {
     await expect(ipc.setUsageLocation("p1", "XX")).rejects.toMatchObject({ code: "invalid_input", message: '"XX" is not an ISO 3166 alpha-2 country code.' });
   });
 });
+
+describe("automated setup and review commands (docs/setup.md)", () => {
+  it("call each command with the argument names the Tauri commands take", async () => {
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, JSON.parse(JSON.stringify(args ?? {})) as Record<string, unknown>]);
+      return cmd === "cancel_microsoft_sign_in" ? null : { cmd };
+    });
+    const channel = expect.stringMatching(/^__CHANNEL__:\d+$/);
+    const signIn = { profileId: "p1", method: "deviceCode" as const, tenant: null, publicClientId: null };
+    const app = { profileId: "p1", sessionId: "s1", appName: "okta365", credential: { kind: "secret" as const, lifetimeMonths: 12 } };
+    const okta = { profileId: "p1", apiToken: null, appName: "okta365" };
+
+    await ipc.startMicrosoftSignIn(signIn);
+    await ipc.finishMicrosoftSignIn("s1");
+    await expect(ipc.cancelMicrosoftSignIn("s1")).resolves.toBeNull();
+    await ipc.planMicrosoftApp(app);
+    await ipc.applyMicrosoftApp(app);
+    await ipc.planOktaApp(okta);
+    await ipc.applyOktaApp(okta);
+    await ipc.forgetOktaApiToken("p1");
+    await ipc.review("p1");
+    await ipc.openInBrowser("https://microsoft.com/devicelogin");
+
+    expect(seen).toEqual([
+      ["start_microsoft_sign_in", { request: signIn }],
+      ["finish_microsoft_sign_in", { sessionId: "s1", onProgress: channel }],
+      ["cancel_microsoft_sign_in", { sessionId: "s1" }],
+      ["plan_microsoft_app", { request: app }],
+      ["apply_microsoft_app", { request: app, onProgress: channel }],
+      ["plan_okta_app", { request: okta }],
+      ["apply_okta_app", { request: okta, onProgress: channel }],
+      ["forget_okta_api_token", { profileId: "p1" }],
+      ["review", { profileId: "p1", onProgress: channel }],
+      ["open_in_browser", { url: "https://microsoft.com/devicelogin" }],
+    ]);
+  });
+
+  it("the long ones stream their reports to onProgress", async () => {
+    mockIPC((cmd, args) => {
+      sendOnChannel((args as { onProgress: { id: number } }).onProgress, 0, { operation: cmd, step: "done", done: 1, total: 1, message: "Done" });
+      return { cmd };
+    });
+    const heard: string[] = [];
+    const hear = (p: Progress) => heard.push(p.operation);
+    const app = { profileId: "p1", sessionId: "s1", appName: "a", credential: { kind: "certificate" as const, lifetimeMonths: 24 } };
+    await ipc.finishMicrosoftSignIn("s1", hear);
+    await ipc.applyMicrosoftApp(app, hear);
+    await ipc.applyOktaApp({ profileId: "p1", apiToken: "t", appName: "a" }, hear);
+    await ipc.review("p1", hear);
+    expect(heard).toEqual(["finish_microsoft_sign_in", "apply_microsoft_app", "apply_okta_app", "review"]);
+  });
+
+  it("the setup's error codes are kept: permission_denied, sign_in_failed, cancelled", async () => {
+    for (const code of ["permission_denied", "sign_in_failed", "cancelled"] as const) {
+      mockIPC(() => {
+        throw { code, message: `because ${code}` };
+      });
+      const error = await ipc.finishMicrosoftSignIn("s1").catch((e: unknown) => e);
+      expect(error, `${code} is a code the UI branches on, not an internal error`).toMatchObject({ code, message: `because ${code}` });
+    }
+  });
+});
+
+describe("provisioning commands (docs/provisioning.md)", () => {
+  it("call each command with the argument names the Tauri commands take", async () => {
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, JSON.parse(JSON.stringify(args ?? {})) as Record<string, unknown>]);
+      return cmd === "list_runs" || cmd === "resume_runs" || cmd === "reconcile" ? [] : { cmd };
+    });
+    const channel = expect.stringMatching(/^__CHANNEL__:\d+$/);
+    const settings = {
+      username: { kind: "emailLocalPart" as const, domain: "contoso.com" },
+      attributes: [{ okta: "title", graph: "jobTitle" }],
+      guestRedirectUrl: "https://myapps.microsoft.com",
+      guestSendInvitation: true,
+      guestRemoval: "delete" as const,
+      guardMaxUsers: 10,
+      guardMaxPercent: 5,
+      pollIntervalSecs: 60,
+      reconcileEveryMins: null,
+    };
+    const filter = { operation: "guests" as const, status: null, user: "ada", limit: 50 };
+
+    await ipc.provisioningSettings("p1");
+    await ipc.setProvisioningSettings("p1", settings);
+    await ipc.previewUsernames("p1", { kind: "email" });
+    await ipc.planRun({ profileId: "p1", operation: "memberAccounts", users: null, trigger: "manual" });
+    await ipc.applyRun("r1", 12);
+    await ipc.discardRun("r1");
+    await ipc.listRuns("p1", filter);
+    await ipc.runDetail("r1");
+    await ipc.exportRun("r1", "csv");
+    await ipc.deleteRun("r1");
+    await ipc.resumeRuns();
+    await ipc.pollSystemLog("p1");
+    await ipc.reconcile("p1", null);
+    await ipc.testRun({ profileId: "p1", operation: "memberAccounts", oktaUserId: null });
+    await ipc.cleanupTestUser("p1", "00u1");
+
+    expect(seen).toEqual([
+      ["provisioning_settings", { profileId: "p1" }],
+      ["set_provisioning_settings", { profileId: "p1", settings }],
+      ["preview_usernames", { profileId: "p1", format: { kind: "email" } }],
+      ["plan_run", { request: { profileId: "p1", operation: "memberAccounts", users: null, trigger: "manual" } }],
+      ["apply_run", { runId: "r1", confirmDestructive: 12, onProgress: channel }],
+      ["discard_run", { runId: "r1" }],
+      ["list_runs", { profileId: "p1", filter }],
+      ["run_detail", { runId: "r1" }],
+      ["export_run", { runId: "r1", format: "csv" }],
+      ["delete_run", { runId: "r1" }],
+      ["resume_runs", { onProgress: channel }],
+      ["poll_system_log", { profileId: "p1", onProgress: channel }],
+      ["reconcile", { profileId: "p1", operation: null }],
+      ["test_run", { request: { profileId: "p1", operation: "memberAccounts", oktaUserId: null }, onProgress: channel }],
+      ["cleanup_test_user", { profileId: "p1", oktaUserId: "00u1" }],
+    ]);
+  });
+
+  it("applyRun streams each step to onProgress and answers the run summary", async () => {
+    const summary = { runId: "r1", status: "succeeded" };
+    mockIPC((_cmd, args) => {
+      const { onProgress } = args as { onProgress: { id: number } };
+      sendOnChannel(onProgress, 0, { operation: "run", step: "1", done: 0, total: 2, message: "Creating ada" });
+      sendOnChannel(onProgress, 1, { operation: "run", step: "2", done: 1, total: 2, message: "Creating bob" });
+      return summary;
+    });
+    const seen: Progress[] = [];
+    await expect(ipc.applyRun("r1", null, (p) => seen.push(p))).resolves.toEqual(summary);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen.map((p) => p.step)).toEqual(["1", "2"]);
+  });
+});
+

@@ -226,6 +226,8 @@ export class OktaForm {
   readonly clientId: FieldValidator;
   readonly privateKey: FieldValidator;
   auth = $state<OktaAuthKind>("serviceApp");
+  /** The identity source imports write to (`0oa…`); optional, not a secret. */
+  identitySourceId = $state("");
   storedToken = $state<StoredCredential | null>(null);
   storedKey = $state<StoredCredential | null>(null);
   /** A key pair generated in this form (its private half is already in the keychain). */
@@ -236,10 +238,14 @@ export class OktaForm {
   saveError = $state<ApiError | null>(null);
   saved = $state(false);
   readonly #backend: Backend;
+  /** The identity source id the engine has, so an unchanged one is left out of the save. */
+  #storedIdentitySource = "";
 
   constructor(backend: Backend, profile: Profile, credentials: CredentialInfo[] = []) {
     this.#backend = backend;
     this.profileId = profile.id;
+    this.#storedIdentitySource = profile.okta?.identitySourceId ?? "";
+    this.identitySourceId = this.#storedIdentitySource;
     const validate = backend.validateField;
     this.orgUrl = new FieldValidator("oktaOrgUrl", validate, profile.okta?.orgUrl || profile.oktaOrgUrl || "");
     this.apiToken = new FieldValidator("oktaApiToken", validate);
@@ -317,7 +323,16 @@ export class OktaForm {
     if (!checks.every(Boolean)) return null;
     this.saving = true;
     try {
-      const profile = await this.#backend.saveOkta({ profileId: this.profileId, orgUrl: this.orgUrl.normalized, auth: this.#auth() });
+      const identitySourceId = this.identitySourceId.trim();
+      const profile = await this.#backend.saveOkta({
+        profileId: this.profileId,
+        orgUrl: this.orgUrl.normalized,
+        auth: this.#auth(),
+        // Left out when unchanged (the engine keeps it); "" clears it.
+        ...(identitySourceId !== this.#storedIdentitySource ? { identitySourceId } : {}),
+      });
+      this.#storedIdentitySource = profile.okta.identitySourceId ?? "";
+      this.identitySourceId = this.#storedIdentitySource;
       this.apiToken.clear();
       this.privateKey.clear();
       this.setStored(await this.#backend.listCredentials());

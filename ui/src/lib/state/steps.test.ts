@@ -20,8 +20,18 @@ describe("steps", () => {
     expect(new Set(STEPS.map((s) => s.label)).size).toBe(STEPS.length);
   });
 
-  it("marks welcome, microsoft, okta and credentials as available in this version", () => {
-    expect(STEPS.filter((s) => s.available).map((s) => s.id)).toEqual(["welcome", "microsoft", "okta", "credentials"]);
+  it("marks every step but imports as available in this version", () => {
+    expect(STEPS.filter((s) => s.available).map((s) => s.id)).toEqual([
+      "welcome",
+      "microsoft",
+      "okta",
+      "groups",
+      "licenses",
+      "provisioning",
+      "review",
+      "history",
+      "credentials",
+    ]);
   });
 
   it("next and previous walk the rail and stop at the ends", () => {

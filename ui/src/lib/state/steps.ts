@@ -15,12 +15,12 @@ export const STEPS: readonly StepInfo[] = [
   { id: "welcome", label: "Welcome", hint: "Sandbox or your tenants", available: true },
   { id: "microsoft", label: "Microsoft tenant", hint: "Entra ID app and Graph", available: true },
   { id: "okta", label: "Okta", hint: "Org URL and API access", available: true },
-  { id: "groups", label: "Groups", hint: "Licensed and guest groups", available: false },
-  { id: "licenses", label: "Licenses", hint: "SKUs, seats and their groups", available: false },
-  { id: "provisioning", label: "Provisioning", hint: "Joiners, leavers, returners", available: false },
+  { id: "groups", label: "Groups", hint: "Licensed and guest groups", available: true },
+  { id: "licenses", label: "Licenses", hint: "SKUs, seats and their groups", available: true },
+  { id: "provisioning", label: "Provisioning", hint: "Joiners, leavers, returners", available: true },
   { id: "imports", label: "Imports", hint: "Anything-as-a-Source", available: false },
-  { id: "review", label: "Review & run", hint: "Preview, then apply", available: false },
-  { id: "history", label: "History", hint: "Runs, step by step", available: false },
+  { id: "review", label: "Review & run", hint: "Preview, then apply", available: true },
+  { id: "history", label: "History", hint: "Runs, step by step", available: true },
   { id: "credentials", label: "Credentials", hint: "Secrets in the OS keychain", available: true },
 ];
 

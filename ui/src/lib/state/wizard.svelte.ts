@@ -13,6 +13,7 @@ import {
   type StepId,
   type ConnectionTarget,
 } from "../ipc";
+import type { Triggers } from "./provisioning.svelte";
 import { Requirements } from "./requirements.svelte";
 import { nextStep, previousStep } from "./steps";
 
@@ -50,6 +51,12 @@ export class Wizard {
 
   /** The engine's operation → requirement table, asked for once by the first step that shows it. */
   readonly requirements: Requirements;
+
+  /**
+   * The System Log triggers of each profile turned on in this session: they belong to the app, not
+   * to the Provisioning step, so they keep polling while the admin looks at other steps.
+   */
+  readonly triggers = new Map<string, Triggers>();
 
   readonly #backend: Backend;
   /** Bumped on every step change so a slow, older `set_wizard_step` answer cannot win. */
@@ -134,14 +141,18 @@ export class Wizard {
     if (to) await this.goTo(to);
   }
 
-  /** "Use the built-in sandbox tenant": creates a sandbox profile, makes it active, moves on. */
-  async useSandbox(): Promise<void> {
+  /**
+   * "Use the built-in sandbox tenant": creates a sandbox profile, makes it active, moves on. `blank`
+   * starts it without demo credentials, so okta365 creates the Entra app and the Okta service app.
+   */
+  async useSandbox(blank = false): Promise<void> {
     if (this.busy) return;
     this.busy = "sandbox";
     this.error = null;
     this.progress = null;
     try {
-      const profile = await this.#backend.createSandboxProfile({ name: null, url: null }, (progress) => {
+      const request = blank ? { name: null, url: null, blank: true } : { name: null, url: null };
+      const profile = await this.#backend.createSandboxProfile(request, (progress) => {
         // A report that arrives after the call answered is stale.
         if (this.busy === "sandbox") this.progress = progress;
       });

@@ -54,6 +54,16 @@ describe("loading", () => {
 });
 
 describe("use the sandbox", () => {
+  it("starts an empty sandbox profile when asked (no demo credentials: the apps get created for it)", async () => {
+    const w = new Wizard();
+    await w.load();
+    await w.useSandbox(true);
+    expect(engine.callsOf("create_sandbox_profile")[0]?.args).toMatchObject({
+      request: { name: null, url: null, blank: true },
+    });
+    expect(w.step).toBe("microsoft");
+  });
+
   it("creates a sandbox profile, makes it active, moves to Microsoft and persists that step", async () => {
     const w = new Wizard();
     await w.load();

@@ -11,4 +11,9 @@ name: string | null,
 /**
  * A sandbox served elsewhere (`http://127.0.0.1:PORT`); `null` uses the data dir's own sandbox.
  */
-url: string | null, };
+url: string | null, 
+/**
+ * `true`: no demo credentials, no app registration and no Okta connection, so the admin can try the
+ * automated setup (creating the Entra app and the Okta service app) from scratch.
+ */
+blank?: boolean, };

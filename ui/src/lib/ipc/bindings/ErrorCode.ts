@@ -3,4 +3,4 @@
 /**
  * What kind of failure an [`ApiError`] is; the front end branches on this, never on the message.
  */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "keychain_unavailable" | "sandbox_unavailable" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "keychain_unavailable" | "sandbox_unavailable" | "permission_denied" | "sign_in_failed" | "cancelled" | "internal";
