@@ -17,7 +17,9 @@ fn process_tree(root: u32) -> Vec<(u32, String, u64)> {
     let mut parents = Vec::new();
     if let Ok(entries) = fs::read_dir("/proc") {
         for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
-            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
             // The command name is in parentheses and may hold spaces: the ppid is the 2nd field after ')'.
             let Some(ppid) = stat
                 .rsplit_once(')')
@@ -45,7 +47,11 @@ fn process_tree(root: u32) -> Vec<(u32, String, u64)> {
                     .map(|v| v.trim().to_string())
                     .unwrap_or_default()
             };
-            let rss = field("VmRSS:").trim_end_matches(" kB").trim().parse().unwrap_or(0);
+            let rss = field("VmRSS:")
+                .trim_end_matches(" kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
             (pid, field("Name:"), rss)
         })
         .collect()
@@ -60,15 +66,24 @@ async fn main() -> anyhow::Result<()> {
         let app = scenario.launch().await?;
         app.wait_for("app-ready", READY_TIMEOUT).await?;
         let ready = Instant::now().duration_since(app.started());
-        println!("{run}: first screen (app-ready) after {} ms", ready.as_millis());
+        println!(
+            "{run}: first screen (app-ready) after {} ms",
+            ready.as_millis()
+        );
         // Let the web process settle after first paint before reading memory.
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         let pids = app.pids();
-        anyhow::ensure!(pids.len() == 1, "expected one app process on the data dir, found {pids:?}");
+        anyhow::ensure!(
+            pids.len() == 1,
+            "expected one app process on the data dir, found {pids:?}"
+        );
         let tree = process_tree(pids[0]);
         let total: u64 = tree.iter().map(|(_, _, rss)| rss).sum();
         for (pid, name, rss) in &tree {
-            println!("  rss {:>7.1} MiB  {name} (pid {pid})", *rss as f64 / 1024.0);
+            println!(
+                "  rss {:>7.1} MiB  {name} (pid {pid})",
+                *rss as f64 / 1024.0
+            );
         }
         println!("  rss {:>7.1} MiB  total", total as f64 / 1024.0);
         if run.starts_with("first") {

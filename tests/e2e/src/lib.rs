@@ -104,7 +104,11 @@ impl Harness {
         };
         fs::create_dir_all(&artifacts)
             .with_context(|| format!("cannot create the artifacts dir {}", artifacts.display()))?;
-        Ok(Harness { app_bin, driver_bin, artifacts })
+        Ok(Harness {
+            app_bin,
+            driver_bin,
+            artifacts,
+        })
     }
 
     /// The app binary under test.
@@ -148,7 +152,10 @@ fn find_driver() -> Result<PathBuf> {
         if p.is_file() {
             return Ok(p);
         }
-        bail!("TAURI_DRIVER points at {}, which does not exist.", p.display());
+        bail!(
+            "TAURI_DRIVER points at {}, which does not exist.",
+            p.display()
+        );
     }
     if let Some(p) = find_on_path("tauri-driver") {
         return Ok(p);
@@ -243,7 +250,13 @@ impl Scenario {
                 );
             }
         };
-        Ok(App { client: Some(client), scenario: self.clone(), guard, log_path, started })
+        Ok(App {
+            client: Some(client),
+            scenario: self.clone(),
+            guard,
+            log_path,
+            started,
+        })
     }
 }
 
@@ -259,7 +272,10 @@ fn wait_for_port(port: u16, driver: &mut Child, log_path: &Path) -> Result<()> {
             return Ok(());
         }
         if let Some(status) = driver.try_wait()? {
-            bail!("tauri-driver exited ({status}) before port {port} listened: {}", tail(log_path));
+            bail!(
+                "tauri-driver exited ({status}) before port {port} listened: {}",
+                tail(log_path)
+            );
         }
         if Instant::now() > deadline {
             bail!(
@@ -279,7 +295,11 @@ fn tail(path: &Path) -> String {
     if lines.is_empty() {
         format!("(nothing in {})", path.display())
     } else {
-        format!("\n{}\n(full log: {})", lines[start..].join("\n"), path.display())
+        format!(
+            "\n{}\n(full log: {})",
+            lines[start..].join("\n"),
+            path.display()
+        )
     }
 }
 
@@ -295,11 +315,17 @@ struct DriverGuard {
 impl DriverGuard {
     fn stop(&mut self) {
         for pid in app_pids(&self.app_bin, &self.data_dir) {
-            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
         }
         if let (Some(pid), Some(mut child)) = (self.driver.take(), self.child.take()) {
             // SIGTERM, not SIGKILL: tauri-driver stops its WebKitWebDriver on SIGTERM only.
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if matches!(child.try_wait(), Ok(Some(_))) {
@@ -324,7 +350,9 @@ pub fn app_pids(app_bin: &Path, data_dir: &Path) -> Vec<u32> {
     let mut needle = b"OKTA365_DATA_DIR=".to_vec();
     needle.extend_from_slice(data_dir.as_os_str().as_encoded_bytes());
     let bin = app_bin.as_os_str().as_encoded_bytes();
-    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
@@ -349,7 +377,9 @@ pub struct App {
 
 impl App {
     fn client(&self) -> &Client {
-        self.client.as_ref().expect("the session is open until close()")
+        self.client
+            .as_ref()
+            .expect("the session is open until close()")
     }
 
     /// When the launch was requested from the (already listening) driver.
@@ -403,7 +433,10 @@ impl App {
     async fn error_banner(&self) -> String {
         match self.client().find(Locator::Css(&tid("error-banner"))).await {
             Ok(el) if el.is_displayed().await.unwrap_or(false) => {
-                format!(" The app shows an error: \"{}\".", el.text().await.unwrap_or_default())
+                format!(
+                    " The app shows an error: \"{}\".",
+                    el.text().await.unwrap_or_default()
+                )
             }
             _ => String::new(),
         }
@@ -427,12 +460,15 @@ impl App {
                     "{} stayed disabled for {:.0} s, so it could not be clicked. Screenshot: {}",
                     tid(test_id),
                     STEP_TIMEOUT.as_secs_f64(),
-                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                    shot.map(|p| p.display().to_string())
+                        .unwrap_or_else(|e| format!("(failed: {e})"))
                 );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         };
-        el.click().await.with_context(|| format!("clicking {}", tid(test_id)))
+        el.click()
+            .await
+            .with_context(|| format!("clicking {}", tid(test_id)))
     }
 
     /// Waits until an element with this `data-testid` is in the page, displayed or not.
@@ -453,7 +489,8 @@ impl App {
                     bail!(
                         "`{css}` was not in the page after {:.0} s.{banner} Screenshot: {}",
                         timeout.as_secs_f64(),
-                        shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                        shot.map(|p| p.display().to_string())
+                            .unwrap_or_else(|e| format!("(failed: {e})"))
                     );
                 }
                 Err(e) => return Err(anyhow!(e).context(format!("looking for {css}"))),
@@ -480,13 +517,17 @@ impl App {
     /// An attribute of the element with this `data-testid`.
     pub async fn attr(&self, test_id: &str, name: &str) -> Result<Option<String>> {
         let el = self.find(test_id, STEP_TIMEOUT).await?;
-        el.attr(name).await.with_context(|| format!("reading {name} of {}", tid(test_id)))
+        el.attr(name)
+            .await
+            .with_context(|| format!("reading {name} of {}", tid(test_id)))
     }
 
     /// The element's box in CSS pixels: `(x, y, width, height)`.
     pub async fn rect(&self, test_id: &str) -> Result<(f64, f64, f64, f64)> {
         let el = self.find(test_id, STEP_TIMEOUT).await?;
-        el.rectangle().await.with_context(|| format!("reading the box of {}", tid(test_id)))
+        el.rectangle()
+            .await
+            .with_context(|| format!("reading the box of {}", tid(test_id)))
     }
 
     /// Checks that the element with this `data-testid` takes up space inside the window.
@@ -521,7 +562,10 @@ impl App {
     /// person typed, which the page source does not show for inputs).
     pub async fn value(&self, test_id: &str) -> Result<String> {
         let el = self.find(test_id, STEP_TIMEOUT).await?;
-        let value = el.prop("value").await.with_context(|| format!("reading the value of {}", tid(test_id)))?;
+        let value = el
+            .prop("value")
+            .await
+            .with_context(|| format!("reading the value of {}", tid(test_id)))?;
         Ok(value.unwrap_or_default())
     }
 
@@ -531,9 +575,13 @@ impl App {
     /// value, which may be a secret.
     pub async fn type_into(&self, test_id: &str, text: &str) -> Result<()> {
         let el = self.wait_for(test_id, STEP_TIMEOUT).await?;
-        el.clear().await.with_context(|| format!("clearing {}", tid(test_id)))?;
+        el.clear()
+            .await
+            .with_context(|| format!("clearing {}", tid(test_id)))?;
         if !text.is_empty() {
-            el.send_keys(text).await.with_context(|| format!("typing into {}", tid(test_id)))?;
+            el.send_keys(text)
+                .await
+                .with_context(|| format!("typing into {}", tid(test_id)))?;
         }
         let held = self.value(test_id).await?;
         if held != text {
@@ -556,14 +604,22 @@ impl App {
             .with_context(|| format!("choosing {value:?} in {}", tid(test_id)))?;
         let held = self.value(test_id).await?;
         if held != value {
-            bail!("after choosing {value:?} in {}, it holds {held:?}", tid(test_id));
+            bail!(
+                "after choosing {value:?} in {}, it holds {held:?}",
+                tid(test_id)
+            );
         }
         Ok(())
     }
 
     /// Waits until the rendered text of the element with this `data-testid` contains `needle`;
     /// answers the whole text. On timeout fails quoting the text it had.
-    pub async fn wait_for_text(&self, test_id: &str, needle: &str, timeout: Duration) -> Result<String> {
+    pub async fn wait_for_text(
+        &self,
+        test_id: &str,
+        needle: &str,
+        timeout: Duration,
+    ) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             let text = self.text(test_id).await?;
@@ -577,7 +633,8 @@ impl App {
                     "{} did not say {needle:?} within {:.0} s; it says {text:?}.{banner} Screenshot: {}",
                     tid(test_id),
                     timeout.as_secs_f64(),
-                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                    shot.map(|p| p.display().to_string())
+                        .unwrap_or_else(|e| format!("(failed: {e})"))
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -615,7 +672,8 @@ impl App {
                     "after clicking {}, the app showed {}: {text:?}. Screenshot: {}",
                     tid(button),
                     tid(error),
-                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+                    shot.map(|p| p.display().to_string())
+                        .unwrap_or_else(|e| format!("(failed: {e})"))
                 );
             }
             if Instant::now() > deadline {
@@ -625,7 +683,8 @@ impl App {
                     "no new {css} within {:.0} s of clicking {}.{banner} Screenshot: {}. App output: {}",
                     timeout.as_secs_f64(),
                     tid(button),
-                    shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})")),
+                    shot.map(|p| p.display().to_string())
+                        .unwrap_or_else(|e| format!("(failed: {e})")),
                     tail(&self.log_path)
                 );
             }
@@ -646,7 +705,10 @@ impl App {
         let texts = value
             .as_array()
             .ok_or_else(|| anyhow!("reading the text of {css} answered {value}, not a list"))?;
-        Ok(texts.iter().map(|t| t.as_str().unwrap_or_default().to_string()).collect())
+        Ok(texts
+            .iter()
+            .map(|t| t.as_str().unwrap_or_default().to_string())
+            .collect())
     }
 
     /// Scrolls the element with this `data-testid` into view, its top at the top of its scrolling
@@ -686,10 +748,18 @@ impl App {
     pub async fn screenshot(&self, step: &str) -> Result<PathBuf> {
         let n = self.scenario.shots.fetch_add(1, Ordering::SeqCst) + 1;
         let base = self.scenario.dir.join(format!("{n:02}-{}", slug(step)));
-        let png = self.client().screenshot().await.context("taking a screenshot")?;
+        let png = self
+            .client()
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
         let png_path = base.with_extension("png");
         fs::write(&png_path, png).with_context(|| format!("writing {}", png_path.display()))?;
-        let source = self.client().source().await.context("reading the page source")?;
+        let source = self
+            .client()
+            .source()
+            .await
+            .context("reading the page source")?;
         fs::write(base.with_extension("html"), source)?;
         Ok(png_path)
     }
@@ -698,7 +768,10 @@ impl App {
     /// next launch on the same data dir starts clean. Copies the app's log files into the artifacts.
     pub async fn close(mut self) -> Result<()> {
         let client = self.client.take().expect("close() is called once");
-        client.close().await.context("ending the WebDriver session")?;
+        client
+            .close()
+            .await
+            .context("ending the WebDriver session")?;
         let deadline = Instant::now() + EXIT_TIMEOUT;
         loop {
             let left = app_pids(&self.guard.app_bin, &self.guard.data_dir);
@@ -719,9 +792,14 @@ impl App {
     }
 
     fn copy_app_logs(&self) {
-        let Ok(entries) = fs::read_dir(self.scenario.data_dir().join("logs")) else { return };
+        let Ok(entries) = fs::read_dir(self.scenario.data_dir().join("logs")) else {
+            return;
+        };
         for e in entries.flatten() {
-            let dest = self.scenario.dir.join(format!("app-{}", e.file_name().to_string_lossy()));
+            let dest = self
+                .scenario
+                .dir
+                .join(format!("app-{}", e.file_name().to_string_lossy()));
             let _ = fs::copy(e.path(), dest);
         }
         if let Ok(mut f) = fs::OpenOptions::new().append(true).open(&self.log_path) {
@@ -742,7 +820,12 @@ pub struct SecretValue {
 
 impl std::fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretValue({:?}, {} characters)", self.name, self.value.chars().count())
+        write!(
+            f,
+            "SecretValue({:?}, {} characters)",
+            self.name,
+            self.value.chars().count()
+        )
     }
 }
 
@@ -752,7 +835,10 @@ impl SecretValue {
 
     /// A named secret value.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> SecretValue {
-        SecretValue { name: name.into(), value: value.into() }
+        SecretValue {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 
     /// The parts of a private key that would give it away, each searched for on its own: every base64
@@ -761,12 +847,15 @@ impl SecretValue {
     pub fn key_parts(name: &str, key: &str) -> Vec<SecretValue> {
         let key = key.trim();
         if key.starts_with('{') {
-            let Ok(jwk) = serde_json::from_str::<serde_json::Value>(key) else { return Vec::new() };
+            let Ok(jwk) = serde_json::from_str::<serde_json::Value>(key) else {
+                return Vec::new();
+            };
             return ["d", "p", "q", "dp", "dq", "qi"]
                 .into_iter()
                 .filter_map(|m| {
                     let v = jwk.get(m)?.as_str()?;
-                    (v.len() >= Self::MIN_LEN).then(|| SecretValue::new(format!("{name} (JWK member {m})"), v))
+                    (v.len() >= Self::MIN_LEN)
+                        .then(|| SecretValue::new(format!("{name} (JWK member {m})"), v))
                 })
                 .collect();
         }
@@ -792,15 +881,25 @@ pub struct SecretScan {
 /// one of `secrets` byte for byte. Fails on a secret shorter than [`SecretValue::MIN_LEN`], which
 /// could match by chance, and on a root that does not exist.
 pub fn scan_for_secrets(roots: &[&Path], secrets: &[SecretValue]) -> Result<SecretScan> {
-    if let Some(short) = secrets.iter().find(|s| s.value.len() < SecretValue::MIN_LEN) {
-        bail!("{} is too short to search for ({} bytes)", short.name, short.value.len());
+    if let Some(short) = secrets
+        .iter()
+        .find(|s| s.value.len() < SecretValue::MIN_LEN)
+    {
+        bail!(
+            "{} is too short to search for ({} bytes)",
+            short.name,
+            short.value.len()
+        );
     }
     let mut scan = SecretScan::default();
     let mut todo: Vec<PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
     while let Some(path) = todo.pop() {
-        let meta = fs::symlink_metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let meta = fs::symlink_metadata(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_dir() {
-            for e in fs::read_dir(&path).with_context(|| format!("cannot list {}", path.display()))? {
+            for e in
+                fs::read_dir(&path).with_context(|| format!("cannot list {}", path.display()))?
+            {
                 todo.push(e?.path());
             }
             continue;
@@ -815,7 +914,10 @@ pub fn scan_for_secrets(roots: &[&Path], secrets: &[SecretValue]) -> Result<Secr
             Err(e) => return Err(anyhow!(e).context(format!("cannot read {}", path.display()))),
         };
         for s in secrets {
-            if bytes.windows(s.value.len()).any(|w| w == s.value.as_bytes()) {
+            if bytes
+                .windows(s.value.len())
+                .any(|w| w == s.value.as_bytes())
+            {
                 scan.hits.push((path.clone(), s.name.clone()));
             }
         }
@@ -844,7 +946,10 @@ mod tests {
 
     #[test]
     fn slug_keeps_names_file_safe() {
-        assert_eq!(slug("[data-testid=\"step-welcome\"]"), "data-testid-step-welcome");
+        assert_eq!(
+            slug("[data-testid=\"step-welcome\"]"),
+            "data-testid-step-welcome"
+        );
         assert_eq!(slug("Welcome screen"), "welcome-screen");
     }
 
@@ -857,7 +962,11 @@ mod tests {
     fn scan_finds_a_secret_in_a_nested_file_and_names_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         fs::create_dir_all(dir.path().join("logs")).unwrap();
-        fs::write(dir.path().join("logs/app.log"), "token=abcDEF123~ghiJKL456 sent").unwrap();
+        fs::write(
+            dir.path().join("logs/app.log"),
+            "token=abcDEF123~ghiJKL456 sent",
+        )
+        .unwrap();
         fs::write(dir.path().join("clean.txt"), "nothing here").unwrap();
         let secrets = [
             SecretValue::new("the test secret", "abcDEF123~ghiJKL456"),
@@ -865,14 +974,24 @@ mod tests {
         ];
         let scan = scan_for_secrets(&[dir.path()], &secrets).unwrap();
         assert_eq!(scan.files.len(), 2, "both files are read");
-        assert_eq!(scan.hits, vec![(dir.path().join("logs/app.log"), "the test secret".to_string())]);
+        assert_eq!(
+            scan.hits,
+            vec![(
+                dir.path().join("logs/app.log"),
+                "the test secret".to_string()
+            )]
+        );
     }
 
     #[test]
     fn scan_refuses_a_value_too_short_to_search_for() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let err = scan_for_secrets(&[dir.path()], &[SecretValue::new("a short one", "abc")]).unwrap_err();
-        assert!(err.to_string().contains("a short one is too short"), "{err}");
+        let err =
+            scan_for_secrets(&[dir.path()], &[SecretValue::new("a short one", "abc")]).unwrap_err();
+        assert!(
+            err.to_string().contains("a short one is too short"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -880,7 +999,10 @@ mod tests {
         let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\nAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
         let parts = SecretValue::key_parts("key", pem);
         let values: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
-        assert_eq!(values, ["MIIEvQIBADANBgkqhkiG9w0BAQEF", "AASCBKcwggSjAgEAAoIBAQC7"]);
+        assert_eq!(
+            values,
+            ["MIIEvQIBADANBgkqhkiG9w0BAQEF", "AASCBKcwggSjAgEAAoIBAQC7"]
+        );
         let jwk = r#"{"kty":"EC","crv":"P-256","x":"public-x-value-xx","d":"private-d-value-dd"}"#;
         let parts = SecretValue::key_parts("key", jwk);
         assert_eq!(parts.len(), 1, "only the private member: {parts:?}");

@@ -48,8 +48,11 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     // that only the keychain holds; they must stay out of every file too.
     let demo = keychain_secrets(&profile_id, "the demo").await?;
     ensure!(
-        demo.iter().any(|s| s.name.contains(CredentialKind::OktaApiToken.label()))
-            && demo.iter().any(|s| s.name.contains(CredentialKind::EntraClientSecret.label())),
+        demo.iter()
+            .any(|s| s.name.contains(CredentialKind::OktaApiToken.label()))
+            && demo
+                .iter()
+                .any(|s| s.name.contains(CredentialKind::EntraClientSecret.label())),
         "a new sandbox profile should have an Okta API token and an Entra client secret in the \
          keychain; found {demo:?}"
     );
@@ -63,20 +66,30 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
         "the Microsoft step of a sandbox profile should be filled with the sandbox's tenant and app"
     );
     let minted = sandbox
-        .post(&format!("entra/apps/{client_id}/secrets"), json!({ "displayName": "okta365 e2e" }))
+        .post(
+            &format!("entra/apps/{client_id}/secrets"),
+            json!({ "displayName": "okta365 e2e" }),
+        )
         .await?;
     let secret = str_field(&minted, "secretText")?;
     let secret_id = str_field(&minted, "keyId")?;
-    secrets.push(SecretValue::new("the Entra client secret minted for this test", &secret));
+    secrets.push(SecretValue::new(
+        "the Entra client secret minted for this test",
+        &secret,
+    ));
 
     app.type_into("ms-tenant", &tenant).await?;
     app.type_into("ms-client-id", &client_id).await?;
     app.select("ms-credential-kind", "secret").await?;
     // The usual slip: the Secret ID column instead of the Value. The field says so; Save stays off.
     app.type_into("ms-secret", &secret_id).await?;
-    app.wait_for_text("ms-secret-message", "secret ID", STEP_TIMEOUT).await?;
+    app.wait_for_text("ms-secret-message", "secret ID", STEP_TIMEOUT)
+        .await?;
     ensure!(
-        !app.find("ms-save", STEP_TIMEOUT).await?.is_enabled().await?,
+        !app.find("ms-save", STEP_TIMEOUT)
+            .await?
+            .is_enabled()
+            .await?,
         "Save should stay disabled while the secret field holds a secret ID"
     );
     app.screenshot("microsoft-secret-id-pasted").await?;
@@ -91,7 +104,10 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     assert_all_ok(&steps, "the Microsoft test with the new secret")?;
     let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
     for needed in ["check-token", "check-tenant", "check-expiry"] {
-        ensure!(ids.contains(&needed), "the Microsoft test should have the step {needed}; it has {ids:?}");
+        ensure!(
+            ids.contains(&needed),
+            "the Microsoft test should have the step {needed}; it has {ids:?}"
+        );
     }
     ensure!(
         ids.iter().any(|id| id.starts_with("check-permissions:")),
@@ -108,7 +124,10 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
 
     // A wrong secret: Entra answers AADSTS7000215, shown in plain words with the fix.
     let wrong = random_secret();
-    secrets.push(SecretValue::new("the wrong Entra client secret typed by this test", &wrong));
+    secrets.push(SecretValue::new(
+        "the wrong Entra client secret typed by this test",
+        &wrong,
+    ));
     app.type_into("ms-secret", &wrong).await?;
     save(&app, "ms").await?;
     let steps = run_test(&app, "ms-test").await?;
@@ -117,7 +136,10 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
         "with a wrong secret the Microsoft test should fail"
     );
     let token = step(&steps, "check-token")?;
-    ensure!(token.status == "failed", "with a wrong secret the token step should fail: {token:?}");
+    ensure!(
+        token.status == "failed",
+        "with a wrong secret the token step should fail: {token:?}"
+    );
     // The graph crate's AADSTS table (crates/graph/src/aadsts.rs), filled in for this app.
     for expected in [
         "AADSTS7000215".to_string(),
@@ -126,10 +148,17 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
         // The link to the app's Certificates & secrets page.
         format!("/Credentials/appId/{client_id}"),
     ] {
-        ensure!(token.text.contains(&expected), "the token step should say {expected:?}; it says {:?}", token.text);
+        ensure!(
+            token.text.contains(&expected),
+            "the token step should say {expected:?}; it says {:?}",
+            token.text
+        );
     }
     ensure!(
-        steps.iter().filter(|s| s.id != "check-token").all(|s| s.status == "skipped"),
+        steps
+            .iter()
+            .filter(|s| s.id != "check-token")
+            .all(|s| s.status == "skipped"),
         "without a token the later Microsoft checks should be skipped: {steps:?}"
     );
     app.scroll_to("test-result", false).await?;
@@ -138,7 +167,10 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     app.type_into("ms-secret", &secret).await?;
     save(&app, "ms").await?;
     let steps = run_test(&app, "ms-test").await?;
-    assert_all_ok(&steps, "the Microsoft test after putting the right secret back")?;
+    assert_all_ok(
+        &steps,
+        "the Microsoft test after putting the right secret back",
+    )?;
 
     // ---- Okta: okta365 generates a key pair; the admin registers the service app with it. ----
     app.click("rail-step-okta").await?;
@@ -150,12 +182,18 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     let jwk: Value = serde_json::from_str(&app.text("okta-public-jwk").await?)
         .context("the public key shown on the Okta step should be JSON (a JWK)")?;
     for private in ["d", "p", "q", "dp", "dq", "qi"] {
-        ensure!(jwk.get(private).is_none(), "the public JWK shown must not carry the private member {private:?}");
+        ensure!(
+            jwk.get(private).is_none(),
+            "the public JWK shown must not carry the private member {private:?}"
+        );
     }
     let key_id = str_field(&jwk, "kid")?;
-    let scopes = app.texts(&format!("{} code", okta365_e2e::tid("okta-scopes"))).await?;
+    let scopes = app
+        .texts(&format!("{} code", okta365_e2e::tid("okta-scopes")))
+        .await?;
     ensure!(
-        scopes.iter().map(String::as_str).collect::<BTreeSet<_>>() == BTreeSet::from(DEFAULT_SCOPES),
+        scopes.iter().map(String::as_str).collect::<BTreeSet<_>>()
+            == BTreeSet::from(DEFAULT_SCOPES),
         "the Okta step should list the scopes of the default operations {DEFAULT_SCOPES:?}; it lists {scopes:?}"
     );
     app.scroll_to("okta-public-jwk", true).await?;
@@ -182,7 +220,8 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     let mut expected = vec!["check-token".to_string()];
     expected.extend(DEFAULT_SCOPES.iter().map(|s| format!("check-scope:{s}")));
     ensure!(
-        ids.iter().copied().collect::<BTreeSet<_>>() == expected.iter().map(String::as_str).collect(),
+        ids.iter().copied().collect::<BTreeSet<_>>()
+            == expected.iter().map(String::as_str).collect(),
         "the Okta test should sign in and probe each scope: expected {expected:?}, got {ids:?}"
     );
     let token = step(&steps, "check-token")?;
@@ -200,13 +239,19 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
         .await?
         .context("after generating a key pair the private key should be in the OS keychain")?;
     let key_parts = SecretValue::key_parts("the generated Okta private key", key.expose());
-    ensure!(!key_parts.is_empty(), "the stored private key should be a PEM or a JWK with a private part");
+    ensure!(
+        !key_parts.is_empty(),
+        "the stored private key should be a PEM or a JWK with a private part"
+    );
     secrets.extend(key_parts);
 
     // The admin takes okta.logs.read away from the app: its probe fails and says how to fix it.
     let fewer: Vec<&String> = scopes.iter().filter(|s| *s != "okta.logs.read").collect();
     sandbox
-        .patch(&format!("okta/service-apps/{okta_client_id}"), json!({ "scopes": fewer }))
+        .patch(
+            &format!("okta/service-apps/{okta_client_id}"),
+            json!({ "scopes": fewer }),
+        )
         .await?;
     let steps = run_test(&app, "okta-test").await?;
     ensure!(
@@ -214,7 +259,10 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
         "without okta.logs.read the Okta test should fail"
     );
     let logs = step(&steps, "check-scope:okta.logs.read")?;
-    ensure!(logs.status == "failed", "the okta.logs.read probe should fail once the scope is gone: {logs:?}");
+    ensure!(
+        logs.status == "failed",
+        "the okta.logs.read probe should fail once the scope is gone: {logs:?}"
+    );
     for expected in ["okta.logs.read", "Okta API Scopes", "admin role", "403"] {
         ensure!(
             logs.text.contains(expected),
@@ -223,8 +271,14 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
             logs.text
         );
     }
-    for other in steps.iter().filter(|s| s.id != "check-scope:okta.logs.read") {
-        ensure!(other.status == "ok", "only the okta.logs.read probe should fail: {other:?}");
+    for other in steps
+        .iter()
+        .filter(|s| s.id != "check-scope:okta.logs.read")
+    {
+        ensure!(
+            other.status == "ok",
+            "only the okta.logs.read probe should fail: {other:?}"
+        );
     }
     app.scroll_to("check-scope:okta.logs.read", true).await?;
     app.screenshot("okta-scope-missing").await?;
@@ -232,8 +286,15 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     // ---- Credentials: what the keychain holds for the profile. ----
     app.click("rail-step-credentials").await?;
     app.wait_for("credentials-table", STEP_TIMEOUT).await?;
-    let rows: BTreeSet<String> = app.test_ids("tr[data-testid^=\"credential-\"]").await?.into_iter().collect();
-    let expected_rows = BTreeSet::from(["credential-entra.client_secret".to_string(), "credential-okta.private_key".to_string()]);
+    let rows: BTreeSet<String> = app
+        .test_ids("tr[data-testid^=\"credential-\"]")
+        .await?
+        .into_iter()
+        .collect();
+    let expected_rows = BTreeSet::from([
+        "credential-entra.client_secret".to_string(),
+        "credential-okta.private_key".to_string(),
+    ]);
     ensure!(
         rows == expected_rows,
         "the Credentials screen should list the client secret and the service app key (the demo API \
@@ -241,7 +302,10 @@ async fn connect_microsoft_and_okta_to_the_sandbox() -> Result<()> {
     );
     let key_row = app.text("credential-okta.private_key").await?;
     let kid_start: String = key_id.chars().take(12).collect();
-    ensure!(key_row.contains(&kid_start), "the key's row should show its key id {kid_start}…: {key_row:?}");
+    ensure!(
+        key_row.contains(&kid_start),
+        "the key's row should show its key id {kid_start}…: {key_row:?}"
+    );
     let secret_row = app.text("credential-entra.client_secret").await?;
     let hint: String = secret.chars().take(3).collect();
     ensure!(
@@ -274,8 +338,16 @@ async fn save(app: &App, prefix: &str) -> Result<()> {
     app.click(&format!("{prefix}-save")).await?;
     match app.wait_for_text(&status, "Saved", STEP_TIMEOUT).await {
         Ok(_) => Ok(()),
-        Err(_) if app.is_visible(&format!("{prefix}-save-error")).await.unwrap_or(false) => {
-            bail!("saving failed: {}", app.text(&format!("{prefix}-save-error")).await?)
+        Err(_)
+            if app
+                .is_visible(&format!("{prefix}-save-error"))
+                .await
+                .unwrap_or(false) =>
+        {
+            bail!(
+                "saving failed: {}",
+                app.text(&format!("{prefix}-save-error")).await?
+            )
         }
         Err(e) => Err(e),
     }
@@ -291,11 +363,15 @@ struct Step {
 
 /// Clicks a Test button, waits for the new result and reads its check rows.
 async fn run_test(app: &App, button: &str) -> Result<Vec<Step>> {
-    app.click_for_new(button, "test-result", "test-error", TEST_TIMEOUT).await?;
+    app.click_for_new(button, "test-result", "test-error", TEST_TIMEOUT)
+        .await?;
     let css = "[data-testid=\"test-result\"] [data-testid^=\"check-\"][data-status]";
     let ids = app.test_ids(css).await?;
     let texts = app.texts(css).await?;
-    ensure!(!ids.is_empty() && ids.len() == texts.len(), "the test result should list its checks ({ids:?})");
+    ensure!(
+        !ids.is_empty() && ids.len() == texts.len(),
+        "the test result should list its checks ({ids:?})"
+    );
     let mut steps = Vec::new();
     for (id, text) in ids.into_iter().zip(texts) {
         let status = app.attr(&id, "data-status").await?.unwrap_or_default();
@@ -313,24 +389,42 @@ fn step<'a>(steps: &'a [Step], id: &str) -> Result<&'a Step> {
 
 fn assert_all_ok(steps: &[Step], what: &str) -> Result<()> {
     let bad: Vec<&Step> = steps.iter().filter(|s| s.status != "ok").collect();
-    ensure!(bad.is_empty(), "{what} should pass every check; these did not: {bad:?}");
+    ensure!(
+        bad.is_empty(),
+        "{what} should pass every check; these did not: {bad:?}"
+    );
     Ok(())
 }
 
 /// Searches the data dir and this test's artifacts for every secret; `running` says whether the app
 /// is still up (then the SQLite WAL is there too).
-fn assert_no_secrets(data_dir: &Path, artifacts: &Path, secrets: &[SecretValue], running: bool) -> Result<()> {
+fn assert_no_secrets(
+    data_dir: &Path,
+    artifacts: &Path,
+    secrets: &[SecretValue],
+    running: bool,
+) -> Result<()> {
     let scan = scan_for_secrets(&[data_dir, artifacts], secrets)?;
-    let has = |suffix: &str| scan.files.iter().any(|f| f.to_string_lossy().ends_with(suffix));
+    let has = |suffix: &str| {
+        scan.files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(suffix))
+    };
     let mut expected = vec!["okta365.sqlite3", "sandbox/state.json", ".html"];
     if running {
         expected.push("okta365.sqlite3-wal");
     }
     for file in expected {
-        ensure!(has(file), "the secret scan should have read a file ending in {file}; it read {:?}", scan.files);
+        ensure!(
+            has(file),
+            "the secret scan should have read a file ending in {file}; it read {:?}",
+            scan.files
+        );
     }
     ensure!(
-        scan.files.iter().any(|f| f.starts_with(data_dir.join("logs"))),
+        scan.files
+            .iter()
+            .any(|f| f.starts_with(data_dir.join("logs"))),
         "the secret scan should have read the app's log files; it read {:?}",
         scan.files
     );
@@ -360,10 +454,13 @@ impl Sandbox {
     /// Finds the sandbox the app serves for this data dir through `sandbox/server.json`.
     fn of(data_dir: &Path) -> Result<Sandbox> {
         let path = data_dir.join("sandbox/server.json");
-        let info: Value = serde_json::from_slice(
-            &std::fs::read(&path).with_context(|| format!("the app should serve the sandbox ({})", path.display()))?,
-        )?;
-        let base = str_field(&info, "baseUrl")?.trim_end_matches('/').to_string();
+        let info: Value =
+            serde_json::from_slice(&std::fs::read(&path).with_context(|| {
+                format!("the app should serve the sandbox ({})", path.display())
+            })?)?;
+        let base = str_field(&info, "baseUrl")?
+            .trim_end_matches('/')
+            .to_string();
         let http = reqwest::Client::builder().no_proxy().build()?;
         Ok(Sandbox { base, http })
     }
@@ -398,7 +495,9 @@ fn str_field(value: &Value, name: &str) -> Result<String> {
 /// The active profile's id, from the app's store (the sandbox profile just created).
 fn active_profile_id(data_dir: &Path) -> Result<String> {
     let store = okta365_store::Store::open(&data_dir.join("okta365.sqlite3"))?;
-    let id = store.active_profile_id()?.context("choosing the sandbox should make its profile the active one")?;
+    let id = store
+        .active_profile_id()?
+        .context("choosing the sandbox should make its profile the active one")?;
     Ok(id.to_string())
 }
 
@@ -413,7 +512,10 @@ async fn keychain_secrets(profile_id: &str, what: &str) -> Result<Vec<SecretValu
     let mut found = Vec::new();
     for kind in CredentialKind::ALL {
         if let Some(secret) = keychain.get(profile_id, kind).await? {
-            found.push(SecretValue::new(format!("{what} {}", kind.label()), secret.expose()));
+            found.push(SecretValue::new(
+                format!("{what} {}", kind.label()),
+                secret.expose(),
+            ));
         }
     }
     Ok(found)
@@ -422,7 +524,15 @@ async fn keychain_secrets(profile_id: &str, what: &str) -> Result<Vec<SecretValu
 /// A value shaped like an Entra client secret (`abc8Q~` and 34 more) that no app has.
 fn random_secret() -> String {
     let mut rng = rand::rng();
-    let tail: String = (&mut rng).sample_iter(rand::distr::Alphanumeric).take(34).map(char::from).collect();
-    let head: String = (&mut rng).sample_iter(rand::distr::Alphanumeric).take(3).map(char::from).collect();
+    let tail: String = (&mut rng)
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(34)
+        .map(char::from)
+        .collect();
+    let head: String = (&mut rng)
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(3)
+        .map(char::from)
+        .collect();
     format!("{head}{}Q~{tail}", rng.random_range(0..10))
 }

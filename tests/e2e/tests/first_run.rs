@@ -25,10 +25,15 @@ async fn first_run_sandbox_profile_survives_restart() -> anyhow::Result<()> {
     app.wait_for("step-microsoft", STEP_TIMEOUT).await?;
     app.wait_for("status-sandbox", STEP_TIMEOUT).await?;
     let profile = app.text("status-profile").await?.trim().to_string();
-    assert!(!profile.is_empty(), "choosing the sandbox should create a profile named in the status bar");
+    assert!(
+        !profile.is_empty(),
+        "choosing the sandbox should create a profile named in the status bar"
+    );
     app.assert_on_screen("status-profile").await?;
     assert_eq!(
-        app.attr("rail-step-microsoft", "aria-current").await?.as_deref(),
+        app.attr("rail-step-microsoft", "aria-current")
+            .await?
+            .as_deref(),
         Some("step"),
         "the rail should mark the Microsoft step as current after choosing the sandbox"
     );

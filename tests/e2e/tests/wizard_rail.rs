@@ -30,7 +30,9 @@ async fn rail_reaches_every_step() -> anyhow::Result<()> {
         app.click(&format!("rail-step-{step}")).await?;
         app.wait_for(&format!("step-{step}"), STEP_TIMEOUT).await?;
         assert_eq!(
-            app.attr(&format!("rail-step-{step}"), "aria-current").await?.as_deref(),
+            app.attr(&format!("rail-step-{step}"), "aria-current")
+                .await?
+                .as_deref(),
             Some("step"),
             "after clicking the rail item for {step}, it should be marked aria-current=\"step\""
         );
