@@ -43,6 +43,10 @@ pub enum RunTrigger {
     SystemLog,
     /// A one-user test run.
     TestRun,
+    /// A delayed stage that came due (the second stage of a staged deactivation).
+    Schedule,
+    /// The inverse of a finished run (`RunPlan::undo_of` names it).
+    Undo,
 }
 
 impl RunTrigger {
@@ -53,6 +57,8 @@ impl RunTrigger {
             RunTrigger::Reconcile => "reconcile",
             RunTrigger::SystemLog => "systemLog",
             RunTrigger::TestRun => "testRun",
+            RunTrigger::Schedule => "schedule",
+            RunTrigger::Undo => "undo",
         }
     }
 
@@ -63,6 +69,8 @@ impl RunTrigger {
             RunTrigger::Reconcile,
             RunTrigger::SystemLog,
             RunTrigger::TestRun,
+            RunTrigger::Schedule,
+            RunTrigger::Undo,
         ]
         .into_iter()
         .find(|t| t.as_str() == value)
@@ -87,11 +95,29 @@ pub enum ChangeKind {
     DeleteUser,
     /// `PATCH /users/{id}` `{accountEnabled: false}`.
     DisableUser,
+    /// `PATCH /users/{id}` `{accountEnabled: true}`.
+    EnableUser,
+    /// `PATCH /users/{id}` `{usageLocation}`: needed before a license can be assigned.
+    SetUsageLocation,
+    /// `POST /users/{id}/assignLicense` adding SKUs (with their disabled plans); `detail.add`.
+    AssignLicense,
+    /// `POST /users/{id}/assignLicense` removing the user's direct SKUs; `detail.remove`.
+    RemoveLicenses,
+    /// `POST /users/{id}/revokeSignInSessions`.
+    RevokeSessions,
+    /// Saves the user's direct licenses (SKUs with disabled plans) as the user's snapshot (local).
+    SnapshotLicenses,
+    /// `POST /users/{sender}/sendMail` to the user's manager; `detail.stage`.
+    EmailManager,
+    /// Schedules a later stage (local): `detail.dueAt`.
+    ScheduleStage,
+    /// Cancels the user's pending stage (local).
+    CancelStage,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::CreateUser,
         ChangeKind::LinkUser,
         ChangeKind::UpdateUser,
@@ -99,6 +125,15 @@ impl ChangeKind {
         ChangeKind::LinkGuest,
         ChangeKind::DeleteUser,
         ChangeKind::DisableUser,
+        ChangeKind::EnableUser,
+        ChangeKind::SetUsageLocation,
+        ChangeKind::AssignLicense,
+        ChangeKind::RemoveLicenses,
+        ChangeKind::RevokeSessions,
+        ChangeKind::SnapshotLicenses,
+        ChangeKind::EmailManager,
+        ChangeKind::ScheduleStage,
+        ChangeKind::CancelStage,
     ];
 
     /// The stored value, e.g. `createUser`.
@@ -111,6 +146,15 @@ impl ChangeKind {
             ChangeKind::LinkGuest => "linkGuest",
             ChangeKind::DeleteUser => "deleteUser",
             ChangeKind::DisableUser => "disableUser",
+            ChangeKind::EnableUser => "enableUser",
+            ChangeKind::SetUsageLocation => "setUsageLocation",
+            ChangeKind::AssignLicense => "assignLicense",
+            ChangeKind::RemoveLicenses => "removeLicenses",
+            ChangeKind::RevokeSessions => "revokeSessions",
+            ChangeKind::SnapshotLicenses => "snapshotLicenses",
+            ChangeKind::EmailManager => "emailManager",
+            ChangeKind::ScheduleStage => "scheduleStage",
+            ChangeKind::CancelStage => "cancelStage",
         }
     }
 
@@ -121,7 +165,10 @@ impl ChangeKind {
 
     /// Whether the blast-radius guard counts it.
     pub fn is_destructive(self) -> bool {
-        matches!(self, ChangeKind::DeleteUser | ChangeKind::DisableUser)
+        matches!(
+            self,
+            ChangeKind::DeleteUser | ChangeKind::DisableUser | ChangeKind::RemoveLicenses
+        )
     }
 
     /// The verb in words, for progress and history ("Create", "Link", …).
@@ -134,6 +181,15 @@ impl ChangeKind {
             ChangeKind::LinkGuest => "Link the existing guest account",
             ChangeKind::DeleteUser => "Delete the Microsoft account",
             ChangeKind::DisableUser => "Block sign-in to the Microsoft account",
+            ChangeKind::EnableUser => "Allow sign-in to the Microsoft account again",
+            ChangeKind::SetUsageLocation => "Set the usage location",
+            ChangeKind::AssignLicense => "Assign licenses",
+            ChangeKind::RemoveLicenses => "Remove licenses",
+            ChangeKind::RevokeSessions => "Sign the user out everywhere",
+            ChangeKind::SnapshotLicenses => "Save the user's licenses",
+            ChangeKind::EmailManager => "Email the manager",
+            ChangeKind::ScheduleStage => "Schedule license removal",
+            ChangeKind::CancelStage => "Cancel the pending license removal",
         }
     }
 }
@@ -168,6 +224,11 @@ pub struct PlannedChange {
     pub fields: Vec<FieldChange>,
     /// Why the user is skipped, or something to know about the change.
     pub warning: Option<String>,
+    /// Machine-readable particulars of kinds that need them (licenses, emails, stages); see
+    /// docs/licensing.md. `null` for the provisioning kinds.
+    #[serde(default)]
+    #[ts(type = "unknown")]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Why the blast-radius guard stopped a plan.

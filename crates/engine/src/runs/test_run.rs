@@ -328,6 +328,7 @@ impl Engine {
             target: label.clone(),
             fields: Vec::new(),
             warning: Some("Cleanup of a test run's throwaway user.".into()),
+            detail: None,
         };
         let plan = RunPlan {
             run_id: run_id.to_string(),

@@ -92,6 +92,7 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             target: email.clone().unwrap_or_default(),
             fields: Vec::new(),
             warning: None,
+            detail: None,
         };
         let Some(email) = email else {
             planned.skipped.push(PlannedChange {
@@ -228,6 +229,7 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
                 ),
                 _ => None,
             },
+            detail: None,
         });
     }
     Ok(planned)
@@ -428,6 +430,7 @@ mod tests {
                 field("sendInvitationMessage", Some("false".into())),
             ],
             warning: None,
+            detail: None,
         };
         assert_eq!(
             field_value(&change, "invitedUserEmailAddress"),

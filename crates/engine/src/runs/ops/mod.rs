@@ -299,7 +299,8 @@ pub(crate) fn link_from_found(change: &PlannedChange, found: &Value) -> Option<L
         ChangeKind::CreateUser | ChangeKind::LinkUser => "member",
         ChangeKind::InviteGuest | ChangeKind::LinkGuest => "guest",
         ChangeKind::DeleteUser => return Some(LinkChange::Remove { kind: "guest" }),
-        ChangeKind::UpdateUser | ChangeKind::DisableUser => return None,
+        // Updates and the licensing kinds never change a link.
+        _ => return None,
     };
     Some(LinkChange::Set {
         kind,

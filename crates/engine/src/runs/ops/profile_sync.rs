@@ -101,6 +101,7 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             target: label(link),
             fields: Vec::new(),
             warning: None,
+            detail: None,
         };
         let Some(account) = live.get(&link.entra_id) else {
             planned.skipped.push(PlannedChange {
@@ -270,6 +271,7 @@ mod tests {
             target: "jane@contoso.example".into(),
             fields,
             warning: None,
+            detail: None,
         };
         assert_eq!(
             patch_body(&change),

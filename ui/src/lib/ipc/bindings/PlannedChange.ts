@@ -33,4 +33,9 @@ fields: Array<FieldChange>,
 /**
  * Why the user is skipped, or something to know about the change.
  */
-warning: string | null, };
+warning: string | null, 
+/**
+ * Machine-readable particulars of kinds that need them (licenses, emails, stages); see
+ * docs/licensing.md. `null` for the provisioning kinds.
+ */
+detail: unknown, };

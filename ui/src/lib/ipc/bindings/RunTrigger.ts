@@ -3,4 +3,4 @@
 /**
  * What started a run.
  */
-export type RunTrigger = "manual" | "reconcile" | "systemLog" | "testRun";
+export type RunTrigger = "manual" | "reconcile" | "systemLog" | "testRun" | "schedule" | "undo";
