@@ -17,6 +17,10 @@ pub use crate::setup::okta_app::{
     OktaAppPlan, OktaAppRequest, OktaAppResult, OktaTokenSource, PlanAction, PlannedScope,
 };
 
+pub use crate::runs::lifecycle_dto::{
+    DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, MailStage, MailTemplate,
+    MailTemplates, SeatPoint, Stage, StageStatus,
+};
 pub use crate::runs::settings::{
     AttributeMapping, GuestRemoval, ProvisioningSettings, UsernameFormat, UsernamePreview,
     UsernamePreviewRow,

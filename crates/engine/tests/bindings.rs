@@ -58,6 +58,16 @@ fn rendered() -> BTreeMap<String, String> {
     render::<MicrosoftAppRequest>(&cfg, &mut out);
     render::<PlannedPermission>(&cfg, &mut out);
     render::<MicrosoftAppPlan>(&cfg, &mut out);
+    render::<MailStage>(&cfg, &mut out);
+    render::<MailTemplate>(&cfg, &mut out);
+    render::<MailTemplates>(&cfg, &mut out);
+    render::<LifecycleSettings>(&cfg, &mut out);
+    render::<MailPreviewRequest>(&cfg, &mut out);
+    render::<MailPreview>(&cfg, &mut out);
+    render::<StageStatus>(&cfg, &mut out);
+    render::<Stage>(&cfg, &mut out);
+    render::<DueReport>(&cfg, &mut out);
+    render::<SeatPoint>(&cfg, &mut out);
     render::<MicrosoftAppResult>(&cfg, &mut out);
     render::<PlanAction>(&cfg, &mut out);
     render::<OktaTokenSource>(&cfg, &mut out);

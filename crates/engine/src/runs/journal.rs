@@ -117,6 +117,8 @@ pub(crate) fn summary(record: &RunRecord, steps: &[RunStepRecord]) -> Result<Run
             (Some(s), Some(f)) => Some(f.duration_since(s).as_millis().max(0) as u64),
             _ => None,
         },
+        undo_of: None,
+        undone_by: None,
     })
 }
 
@@ -494,6 +496,7 @@ impl Engine {
             skipped,
             guard,
             planned_at: now.to_string(),
+            undo_of: None,
         };
         let step = |c: &PlannedChange, status: &str| RunStepRecord {
             run_id,
@@ -532,6 +535,7 @@ impl Engine {
             started_at: None,
             finished_at: None,
             counts: None,
+            undo_of: None,
         };
         self.db(move |store| store.insert_run(&record, &steps))
             .await?;

@@ -14,6 +14,7 @@
 pub mod context;
 pub mod history;
 pub mod journal;
+pub mod lifecycle_dto;
 pub mod ops;
 pub mod settings;
 pub mod test_run;
@@ -267,6 +268,9 @@ pub struct RunPlan {
     pub guard: Option<GuardStop>,
     /// When the plan was made (RFC 3339).
     pub planned_at: String,
+    /// The run this plan undoes (trigger `undo`).
+    #[serde(default)]
+    pub undo_of: Option<String>,
 }
 
 /// Where a run stands.
@@ -355,6 +359,12 @@ pub struct RunSummary {
     /// How long the apply took.
     #[ts(type = "number | null")]
     pub duration_ms: Option<u64>,
+    /// The run this one undoes.
+    #[serde(default)]
+    pub undo_of: Option<String>,
+    /// The run that undoes this one (planned or applied).
+    #[serde(default)]
+    pub undone_by: Option<String>,
 }
 
 /// Where one step of the run journal stands.

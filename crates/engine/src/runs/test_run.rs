@@ -339,6 +339,7 @@ impl Engine {
             skipped: Vec::new(),
             guard: None,
             planned_at: now.to_string(),
+            undo_of: None,
         };
         let step = RunStepRecord {
             run_id,
@@ -363,6 +364,7 @@ impl Engine {
             started_at: None,
             finished_at: None,
             counts: None,
+            undo_of: None,
         };
         self.db(move |store| {
             store.insert_run(&run, &[step])?;

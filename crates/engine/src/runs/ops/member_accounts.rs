@@ -103,7 +103,7 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             target,
             fields,
             warning,
-        detail: None,
+            detail: None,
         };
         // An existing account, by the mapped UPN then by mail.
         let existing = upn

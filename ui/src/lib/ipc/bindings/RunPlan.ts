@@ -39,4 +39,8 @@ guard: GuardStop | null,
 /**
  * When the plan was made (RFC 3339).
  */
-plannedAt: string, };
+plannedAt: string, 
+/**
+ * The run this plan undoes (trigger `undo`).
+ */
+undoOf: string | null, };

@@ -58,4 +58,12 @@ finishedAt: string | null,
 /**
  * How long the apply took.
  */
-durationMs: number | null, };
+durationMs: number | null, 
+/**
+ * The run this one undoes.
+ */
+undoOf: string | null, 
+/**
+ * The run that undoes this one (planned or applied).
+ */
+undoneBy: string | null, };
