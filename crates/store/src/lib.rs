@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod lifecycle;
 pub mod provisioning;
 pub mod runs;
 pub mod setup;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_setup.sql"),
     include_str!("../migrations/0004_runs.sql"),
     include_str!("../migrations/0005_provisioning.sql"),
+    include_str!("../migrations/0006_lifecycle.sql"),
 ];
 
 /// The schema version this build writes.

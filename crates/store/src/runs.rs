@@ -38,6 +38,8 @@ pub struct RunRecord {
     pub finished_at: Option<Timestamp>,
     /// Counts, as JSON text.
     pub counts: Option<String>,
+    /// For an undo run (trigger `undo`), the run it undoes.
+    pub undo_of: Option<Uuid>,
 }
 
 /// One row of the run journal.
@@ -136,7 +138,7 @@ pub struct RunQuery {
 
 const RUN_SELECT: &str =
     "SELECT id, profile_id, operation, trigger, scope, status, plan, guard, created_at,
-    started_at, finished_at, counts FROM runs";
+    started_at, finished_at, counts, undo_of FROM runs";
 
 fn run_record(row: &Row<'_>) -> rusqlite::Result<RawRun> {
     Ok(RawRun {
@@ -152,6 +154,7 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RawRun> {
         started_at: row.get(9)?,
         finished_at: row.get(10)?,
         counts: row.get(11)?,
+        undo_of: row.get(12)?,
     })
 }
 
@@ -168,6 +171,7 @@ struct RawRun {
     started_at: Option<String>,
     finished_at: Option<String>,
     counts: Option<String>,
+    undo_of: Option<String>,
 }
 
 impl RawRun {
@@ -185,6 +189,10 @@ impl RawRun {
             started_at: opt_time("runs.started_at", self.started_at)?,
             finished_at: opt_time("runs.finished_at", self.finished_at)?,
             counts: self.counts,
+            undo_of: self
+                .undo_of
+                .map(|id| parse_uuid("runs.undo_of", &id))
+                .transpose()?,
         })
     }
 }
@@ -242,8 +250,8 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO runs (id, profile_id, operation, trigger, scope, status, plan, guard, created_at,
-                 started_at, finished_at, counts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 started_at, finished_at, counts, undo_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 run.id.to_string(),
                 run.profile_id.to_string(),
@@ -257,6 +265,7 @@ impl Store {
                 run.started_at.map(|t| t.to_string()),
                 run.finished_at.map(|t| t.to_string()),
                 run.counts,
+                run.undo_of.map(|id| id.to_string()),
             ],
         )?;
         for step in steps {
@@ -383,6 +392,33 @@ impl Store {
             params![id.to_string(), status, counts, at.to_string()],
         )?;
         Ok(changed > 0)
+    }
+
+    /// Records the run an undo run undoes (or clears it with `None`); returns false when no such run
+    /// exists.
+    pub fn set_run_undo_of(&self, run_id: Uuid, undo_of: Option<Uuid>) -> Result<bool> {
+        let changed = self.conn().execute(
+            "UPDATE runs SET undo_of = ?2 WHERE id = ?1",
+            params![run_id.to_string(), undo_of.map(|id| id.to_string())],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// The run that undoes this one: a run, not `discarded`, whose `undo_of` is `run_id` (the newest when
+    /// there are several).
+    pub fn undo_of_run(&self, run_id: Uuid) -> Result<Option<RunRecord>> {
+        let raw = self
+            .conn()
+            .query_row(
+                &format!(
+                    "{RUN_SELECT} WHERE undo_of = ?1 AND status <> 'discarded'
+                     ORDER BY created_at DESC, rowid DESC LIMIT 1"
+                ),
+                [run_id.to_string()],
+                run_record,
+            )
+            .optional()?;
+        raw.map(RawRun::into_record).transpose()
     }
 
     /// Deletes a run and its journal; returns false when no such run exists.
@@ -630,6 +666,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             counts: None,
+            undo_of: None,
         };
         let step = RunStepRecord {
             seq: 1,
