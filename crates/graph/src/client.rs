@@ -360,7 +360,7 @@ impl OrganizationHandler<'_> {
 /// `/users`.
 #[derive(Debug)]
 pub struct UsersHandler<'a> {
-    client: &'a GraphClient,
+    pub(crate) client: &'a GraphClient,
 }
 
 impl<'a> UsersHandler<'a> {

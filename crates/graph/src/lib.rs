@@ -57,6 +57,8 @@ mod error;
 pub mod graph_codes;
 mod ids;
 pub mod invitations;
+pub mod licenses;
+pub mod mail;
 mod models;
 mod skus;
 mod token;
@@ -70,6 +72,8 @@ pub use client::{
 pub use credential::{ClientCertificate, EntraCredential};
 pub use error::{Error, Explanation, Result};
 pub use ids::{ApplicationObjectId, ClientId, SkuId, TenantId, UserId};
+pub use licenses::{AssignedLicense, LicenseDetail, LicenseState, LicensedUser};
+pub use mail::{MailMessage, SentMessage};
 pub use models::{
     Application, KeyCredential, Organization, PasswordCredential, PrepaidUnits, SubscribedSku,
     User, VerifiedDomain,
