@@ -77,6 +77,8 @@ pub enum StepId {
     Licenses,
     /// Configure provisioning.
     Provisioning,
+    /// Licenses, staged deactivation and activation, pending stages.
+    Lifecycle,
     /// Configure imports.
     Imports,
     /// Review the plan.
@@ -89,13 +91,14 @@ pub enum StepId {
 
 impl StepId {
     /// Every step, in wizard order.
-    pub const ALL: [StepId; 10] = [
+    pub const ALL: [StepId; 11] = [
         StepId::Welcome,
         StepId::Microsoft,
         StepId::Okta,
         StepId::Groups,
         StepId::Licenses,
         StepId::Provisioning,
+        StepId::Lifecycle,
         StepId::Imports,
         StepId::Review,
         StepId::History,
@@ -111,6 +114,7 @@ impl StepId {
             StepId::Groups => "groups",
             StepId::Licenses => "licenses",
             StepId::Provisioning => "provisioning",
+            StepId::Lifecycle => "lifecycle",
             StepId::Imports => "imports",
             StepId::Review => "review",
             StepId::History => "history",

@@ -57,6 +57,10 @@ pub use dto::{
 pub use dto::{
     OktaAppPlan, OktaAppRequest, OktaAppResult, OktaTokenSource, PlanAction, PlannedScope,
 };
+pub use dto::{
+    DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, MailStage, MailTemplate,
+    MailTemplates, SeatPoint, Stage, StageStatus,
+};
 pub use dto::{TestRunRequest, TestRunResult, TriggerReport};
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,

@@ -208,7 +208,7 @@ fn typescript_bindings_are_up_to_date() {
 #[test]
 fn bindings_have_the_shapes_of_the_ipc_contract() {
     let all = rendered();
-    assert!(all["StepId"].contains(r#"export type StepId = "welcome" | "microsoft" | "okta" | "groups" | "licenses" | "provisioning" | "imports" | "review" | "history" | "credentials";"#), "{}", all["StepId"]);
+    assert!(all["StepId"].contains(r#"export type StepId = "welcome" | "microsoft" | "okta" | "groups" | "licenses" | "provisioning" | "lifecycle" | "imports" | "review" | "history" | "credentials";"#), "{}", all["StepId"]);
     assert!(all["ErrorCode"].contains(r#"export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "keychain_unavailable" | "sandbox_unavailable" | "permission_denied" | "sign_in_failed" | "cancelled" | "internal";"#), "{}", all["ErrorCode"]);
     assert!(
         all["ApiError"].contains("details?: unknown"),

@@ -3,13 +3,14 @@
 use okta365_e2e::{Harness, READY_TIMEOUT, STEP_TIMEOUT};
 
 /// Every step of the wizard, in rail order (the `StepId` values of docs/architecture.md).
-const STEPS: [&str; 10] = [
+const STEPS: [&str; 11] = [
     "welcome",
     "microsoft",
     "okta",
     "groups",
     "licenses",
     "provisioning",
+    "lifecycle",
     "imports",
     "review",
     "history",

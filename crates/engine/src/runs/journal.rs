@@ -441,6 +441,16 @@ impl Apply<'_> {
     }
 }
 
+/// How [`Engine::record_plan`] records a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PlanOptions {
+    /// The run the plan undoes.
+    pub undo_of: Option<Uuid>,
+    /// No blast-radius guard: a stage run, whose destructive change the guard already counted when
+    /// the deactivation that scheduled it was planned.
+    pub skip_guard: bool,
+}
+
 impl Engine {
     /// Plans a run: reads Okta and the tenant, stores the run as `planned` with its changes and skipped
     /// users, and returns the plan. Nothing is written to a tenant.
@@ -470,6 +480,22 @@ impl Engine {
         scope: &Scope,
     ) -> Result<RunPlan> {
         let planned = ops::plan(operation, ctx, scope).await?;
+        self.record_plan(ctx, operation, trigger, scope, planned, PlanOptions::default())
+            .await
+    }
+
+    /// Numbers the changes of `planned`, applies the guard (unless `options.skip_guard`) and stores
+    /// the run as `planned`: how every plan is recorded, including stage runs (trigger `schedule`) and
+    /// undo runs (`options.undo_of`), whose changes come from elsewhere than [`ops::plan`].
+    pub(crate) async fn record_plan(
+        &self,
+        ctx: &RunContext,
+        operation: OperationId,
+        trigger: RunTrigger,
+        scope: &Scope,
+        planned: ops::Planned,
+        options: PlanOptions,
+    ) -> Result<RunPlan> {
         let mut seq = 0u32;
         let mut number = |mut c: PlannedChange| {
             seq += 1;
@@ -479,12 +505,16 @@ impl Engine {
         let changes: Vec<PlannedChange> = planned.changes.into_iter().map(&mut number).collect();
         let skipped: Vec<PlannedChange> = planned.skipped.into_iter().map(&mut number).collect();
         let destructive = changes.iter().filter(|c| c.kind.is_destructive()).count() as u32;
-        let guard = guard(
-            destructive,
-            planned.members,
-            ctx.settings.guard_max_users,
-            ctx.settings.guard_max_percent,
-        );
+        let guard = if options.skip_guard {
+            None
+        } else {
+            guard(
+                destructive,
+                planned.members,
+                ctx.settings.guard_max_users,
+                ctx.settings.guard_max_percent,
+            )
+        };
         let run_id = Uuid::new_v4();
         let now = Timestamp::now();
         let plan = RunPlan {
@@ -496,7 +526,7 @@ impl Engine {
             skipped,
             guard,
             planned_at: now.to_string(),
-            undo_of: None,
+            undo_of: options.undo_of.map(|id| id.to_string()),
         };
         let step = |c: &PlannedChange, status: &str| RunStepRecord {
             run_id,

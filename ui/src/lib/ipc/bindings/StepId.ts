@@ -3,4 +3,4 @@
 /**
  * A step of the setup wizard.
  */
-export type StepId = "welcome" | "microsoft" | "okta" | "groups" | "licenses" | "provisioning" | "imports" | "review" | "history" | "credentials";
+export type StepId = "welcome" | "microsoft" | "okta" | "groups" | "licenses" | "provisioning" | "lifecycle" | "imports" | "review" | "history" | "credentials";
