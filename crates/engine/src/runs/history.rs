@@ -59,20 +59,34 @@ impl Engine {
                 runs.into_iter()
                     .map(|r| {
                         let steps = store.run_steps(r.id)?;
-                        Ok((r, steps))
+                        let undone_by = store.undo_of_run(r.id)?.map(|u| u.id.to_string());
+                        Ok((r, steps, undone_by))
                     })
                     .collect::<okta365_store::Result<Vec<_>>>()
             })
             .await?;
-        rows.iter().map(|(r, steps)| summary(r, steps)).collect()
+        rows.into_iter()
+            .map(|(r, steps, undone_by)| {
+                Ok(RunSummary {
+                    undone_by,
+                    ..summary(&r, &steps)?
+                })
+            })
+            .collect()
     }
 
     /// One run: summary, plan and journal.
     #[instrument(skip(self), err)]
     pub async fn run_detail(&self, run_id: &str) -> Result<RunDetail> {
         let id = parse_run_id(run_id)?;
-        let (record, steps) = self
-            .db(move |store| Ok((store.run(id)?, store.run_steps(id)?)))
+        let (record, steps, undone_by) = self
+            .db(move |store| {
+                Ok((
+                    store.run(id)?,
+                    store.run_steps(id)?,
+                    store.undo_of_run(id)?.map(|u| u.id.to_string()),
+                ))
+            })
             .await?;
         let record = record.ok_or_else(|| {
             Error::invalid(format!(
@@ -80,7 +94,10 @@ impl Engine {
             ))
         })?;
         Ok(RunDetail {
-            summary: summary(&record, &steps)?,
+            summary: RunSummary {
+                undone_by,
+                ..summary(&record, &steps)?
+            },
             plan: stored_plan(&record)?,
             steps: steps.into_iter().map(step_out).collect(),
         })

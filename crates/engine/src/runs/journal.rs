@@ -117,7 +117,7 @@ pub(crate) fn summary(record: &RunRecord, steps: &[RunStepRecord]) -> Result<Run
             (Some(s), Some(f)) => Some(f.duration_since(s).as_millis().max(0) as u64),
             _ => None,
         },
-        undo_of: None,
+        undo_of: record.undo_of.map(|id| id.to_string()),
         undone_by: None,
     })
 }
@@ -565,7 +565,7 @@ impl Engine {
             started_at: None,
             finished_at: None,
             counts: None,
-            undo_of: None,
+            undo_of: options.undo_of,
         };
         self.db(move |store| store.insert_run(&record, &steps))
             .await?;
@@ -693,6 +693,7 @@ impl Engine {
             .await?
             .ok_or_else(|| run_not_found(&id.to_string()))?;
         let summary = summary(&record, &steps)?;
+        self.run_finished(ctx, plan, &summary, &steps).await;
         progress.report(&Progress {
             operation: "run".into(),
             step: crate::progress::DONE_STEP.into(),

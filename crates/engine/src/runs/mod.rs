@@ -14,11 +14,15 @@
 pub mod context;
 pub mod history;
 pub mod journal;
+pub mod lifecycle;
 pub mod lifecycle_dto;
 pub mod ops;
+pub mod seats;
 pub mod settings;
+pub mod stages;
 pub mod test_run;
 pub mod triggers;
+pub mod undo;
 pub mod usernames;
 
 use serde::{Deserialize, Serialize};
