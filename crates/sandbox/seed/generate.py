@@ -157,11 +157,13 @@ SKUS = [
                ("0feaeb32-d00e-4d66-bd5a-43b5b83db82c", "MCOSTANDARD"),
                ("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1"),
                ("43de0ff5-c92c-492b-9116-175376d08c38", "OFFICESUBSCRIPTION")]},
-    {"skuId": "05e9a617-0261-4cee-bb44-138d3ef5d965", "skuPartNumber": "SPE_E3", "enabled": 25,
+    # Nearly full (7 of 8 seats: 5 direct, 2 more through "All Staff Licensing").
+    {"skuId": "05e9a617-0261-4cee-bb44-138d3ef5d965", "skuPartNumber": "SPE_E3", "enabled": 8,
      "plans": [("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE"),
                ("5dbe027f-2339-4123-9542-606e4d348a72", "SHAREPOINTENTERPRISE"),
                ("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1"),
                ("43de0ff5-c92c-492b-9116-175376d08c38", "OFFICESUBSCRIPTION")]},
+    # Unused.
     {"skuId": "4b9405b0-7788-4568-add1-99614e613b69", "skuPartNumber": "EXCHANGESTANDARD", "enabled": 30,
      "plans": [("9aaf7827-d63c-4b61-89c3-182f06f82e5c", "EXCHANGE_S_STANDARD")]},
 ]
@@ -173,11 +175,11 @@ skus = [{
 } for s in SKUS]
 
 
-def ms_user(first, last, upn, mail, title, department, licenses, user_type="Member", enabled=True):
+def ms_user(first, last, upn, mail, title, department, licenses, user_type="Member", enabled=True, usage=None):
     return {
         "id": guid(), "userPrincipalName": upn, "displayName": f"{first} {last}", "givenName": first,
         "surname": last, "mail": mail, "mailNickname": upn.split("@")[0], "jobTitle": title,
-        "department": department, "accountEnabled": enabled, "usageLocation": "US" if licenses else None,
+        "department": department, "accountEnabled": enabled, "usageLocation": usage or ("US" if licenses else None),
         "userType": user_type, "businessPhones": [], "mobilePhone": None, "officeLocation": None,
         "preferredLanguage": "en-US", "createdDateTime": ts(rng.randrange(200), 12),
         "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in licenses],
@@ -191,9 +193,17 @@ ms_users = [ms_user("Sandbox", "Admin", "admin@contoso-sandbox.onmicrosoft.com",
 for i, u in enumerate(active[:12]):
     p = u["profile"]
     local = p["email"].split("@")[0]
-    lic = [SKUS[1]["skuId"]] if i % 3 == 0 else [SKUS[0]["skuId"]] if i % 3 == 1 else [SKUS[2]["skuId"]]
+    # Every third one has no direct license (two of them are licensed by "All Staff Licensing"), but
+    # the disabled last one holds SPE_E3 (a disabled account still uses its seat).
+    lic = [SKUS[1]["skuId"]] if i % 3 == 0 or i == 11 else [SKUS[0]["skuId"]] if i % 3 == 1 else []
     ms_users.append(ms_user(p["firstName"], p["lastName"], f"{local}@contoso.example", f"{local}@contoso.example",
-                            p["title"], p["department"], lic, enabled=(i != 11)))
+                            p["title"], p["department"], lic, enabled=(i != 11), usage="US"))
+# Group-based licensing: members inherit SPE_E3 (the first member also holds it directly).
+entra_groups = [{
+    "id": "2f6c9a41-7d3e-4b85-9e20-c4a1d8f35b76", "displayName": "All Staff Licensing",
+    "members": [ms_users[1 + i]["id"] for i in (0, 2, 8)],
+    "assignedLicenses": [{"skuId": SKUS[1]["skuId"], "disabledPlans": []}],
+}]
 g = active[60]["profile"]
 guest_local = g["email"].replace("@", "_")
 ms_users.append(ms_user(g["firstName"], g["lastName"],
@@ -231,7 +241,7 @@ seed = {
             "servicePrincipalId": "e2a7d6c1-0b3f-4c59-8e14-6f9b2a7d5c30",
             "objectId": "f3c8a1d6-4e72-4b09-b5a3-8d1e6c2f7a49",
             "roles": ["User.ReadWrite.All", "User.Invite.All", "Organization.Read.All", "Mail.Send",
-                      "LicenseAssignment.ReadWrite.All", "Application.Read.All"],
+                      "Mail.ReadBasic.All", "LicenseAssignment.ReadWrite.All", "Application.Read.All"],
         }, {
             # An app whose only secret expired on 2024-06-30: its value is documented (the
             # AADSTS7000222 example), so the seed keeps only its hash like every other secret.
@@ -249,6 +259,7 @@ seed = {
                 "endDateTime": "2024-06-30T00:00:00Z",
             }],
         }],
+        "entraGroups": entra_groups,
     },
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/reset", post(reset))
         .route("/clock", post(clock))
         .route("/events", get(events))
-        .route("/mail", get(mail))
+        .route("/mail", get(mail).delete(clear_mail))
         .merge(crate::entra_control::router())
         .merge(crate::entra_setup_control::router())
         .merge(crate::okta_oauth::control_router())
@@ -365,4 +365,17 @@ async fn events(AxState(shared): AxState<Arc<Shared>>) -> Response {
 async fn mail(AxState(shared): AxState<Arc<Shared>>) -> Response {
     let st = shared.state.read().await;
     axum::Json(Value::Array(st.mail.clone())).into_response()
+}
+
+/// Empties the outbox (mailboxes' Sent Items stay).
+async fn clear_mail(AxState(shared): AxState<Arc<Shared>>) -> Result<StatusCode, Response> {
+    shared
+        .mutate(|st| {
+            st.mail.clear();
+            Ok::<_, ()>(())
+        })
+        .await
+        .map_err(IntoResponse::into_response)?
+        .ok();
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -36,6 +36,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .merge(crate::graph_users::router())
         .merge(crate::graph_invitations::router())
         .merge(crate::graph_batch::router())
+        .merge(crate::graph_licenses::router())
+        .merge(crate::graph_mail::router())
         .layer(middleware::from_fn(graph_layer))
 }
 
@@ -554,6 +556,8 @@ pub(crate) const USER_PROPERTIES: &[&str] = &[
     "passwordPolicies",
     "assignedPlans",
     "identities",
+    "licenseAssignmentStates",
+    "signInSessionsValidFromDateTime",
 ];
 
 pub(crate) fn render_user(u: &GraphUser) -> Value {
@@ -589,6 +593,20 @@ pub(crate) fn render_user(u: &GraphUser) -> Value {
         obj.insert("externalUserState".into(), json!("Accepted"));
         obj.insert("creationType".into(), json!("Invitation"));
     }
+    // The stored assignment time is served in `licenseAssignmentStates`, not here.
+    if let Some(Value::Array(licenses)) = obj.get_mut("assignedLicenses") {
+        for l in licenses.iter_mut().filter_map(Value::as_object_mut) {
+            l.remove("assignedDateTime");
+        }
+    }
+    v
+}
+
+/// A user as `GET /users` serves it: [`render_user`] plus the licenses inherited from Entra groups
+/// and the license assignment states (`graph_licenses`).
+pub(crate) fn render_user_in(st: &State, u: &GraphUser) -> Value {
+    let mut v = render_user(u);
+    crate::graph_licenses::add_license_fields(st, u, &mut v);
     v
 }
 
@@ -893,7 +911,7 @@ async fn list_users(
     let mut matching = users
         .into_iter()
         .filter(|u| after.as_deref().is_none_or(|a| u.id.as_str() > a))
-        .map(render_user)
+        .map(|u| render_user_in(&st, u))
         .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v)))
         .peekable();
     let mut page = Vec::new();
@@ -951,7 +969,7 @@ async fn get_user(
                 format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
             )
         })?;
-    let mut v = project(&render_user(user), select.as_deref(), USER_DEFAULT);
+    let mut v = project(&render_user_in(&st, user), select.as_deref(), USER_DEFAULT);
     let ctx = match &select {
         Some(s) => shared.url(&format!("/v1.0/$metadata#users({})/$entity", s.join(","))),
         None => shared.url("/v1.0/$metadata#users/$entity"),
@@ -994,16 +1012,8 @@ async fn subscribed_skus(
         .subscribed_skus
         .iter()
         .map(|s| {
-            let consumed = st
-                .microsoft
-                .users
-                .iter()
-                .filter(|u| {
-                    u.assigned_licenses
-                        .iter()
-                        .any(|l| l.sku_id.eq_ignore_ascii_case(&s.sku_id))
-                })
-                .count();
+            // Users holding the SKU directly or through a group, each once.
+            let consumed = crate::graph_licenses::consumed(&st, &s.sku_id);
             json!({
                 "accountId": tenant.id,
                 "accountName": account_name,

@@ -97,6 +97,16 @@ pub(crate) const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
         "Manage all license assignments",
     ),
     (
+        "Mail.ReadBasic.All",
+        "693c5e45-0940-467d-9b8a-1022fb9d42ef",
+        "Read basic mail in all mailboxes",
+    ),
+    (
+        "User.RevokeSessions.All",
+        "77f3a031-c388-4f99-b373-dc68676a979e",
+        "Revoke all sign in sessions for a user",
+    ),
+    (
         "AuditLog.Read.All",
         "b0afded3-3588-46d8-8b3d-9842eff778da",
         "Read all audit log data",

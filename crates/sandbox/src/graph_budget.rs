@@ -1,5 +1,6 @@
-//! Microsoft Graph's directory throttling budgets: 3,000 directory writes per 150 s per app and tenant,
-//! and 150 invitations per 5 s per tenant. Over a budget, a write answers 429 with `Retry-After` (the
+//! Microsoft Graph's throttling budgets: 3,000 directory writes per 150 s per app and tenant,
+//! 150 invitations per 5 s per tenant, and Outlook's 10,000 requests per 600 s per app and mailbox
+//! (`graph.mail`, counted by sendMail). Over a budget, a write answers 429 with `Retry-After` (the
 //! seconds left in the window) and `x-ms-throttle-scope`, in a Graph error body.
 //!
 //! Each budget is a fixed window on the sandbox clock. Tests scale a budget through
@@ -20,8 +21,14 @@ use crate::server::Shared;
 pub(crate) const DIRECTORY_WRITES: &str = "graph.directoryWrites";
 /// The invitation budget (per tenant).
 pub(crate) const INVITATIONS: &str = "graph.invitations";
+/// Outlook's mail budget (per app and mailbox).
+pub(crate) const MAIL: &str = "graph.mail";
 
-const DEFAULTS: [(&str, u32, i64); 2] = [(DIRECTORY_WRITES, 3000, 150), (INVITATIONS, 150, 5)];
+const DEFAULTS: [(&str, u32, i64); 3] = [
+    (DIRECTORY_WRITES, 3000, 150),
+    (INVITATIONS, 150, 5),
+    (MAIL, 10_000, 600),
+];
 
 /// Budgets with their limits and the counters of each app (or tenant) in the current window.
 #[derive(Debug)]
@@ -113,7 +120,9 @@ impl GraphBudgets {
         window_secs: Option<i64>,
     ) -> Result<(), String> {
         let bucket = GraphBudgets::bucket(name).ok_or_else(|| {
-            format!("unknown Graph budget {name:?}; use {DIRECTORY_WRITES} or {INVITATIONS}")
+            format!(
+                "unknown Graph budget {name:?}; use {DIRECTORY_WRITES}, {INVITATIONS} or {MAIL}"
+            )
         })?;
         if limit == 0 {
             return Err("limit must be at least 1".into());
@@ -171,6 +180,12 @@ pub(crate) async fn invitation(shared: &Shared, caller: &Caller) -> Result<(), T
         format!("Tenant/Invitations/{tenant}"),
     )?;
     directory_write(shared, caller).await
+}
+
+/// Counts one mail request of the calling app against its budget for the mailbox (a user id).
+pub(crate) fn mail(shared: &Shared, caller: &Caller, mailbox: &str) -> Result<(), Throttled> {
+    let key = format!("{}/{mailbox}", caller.app_id);
+    spend(shared, MAIL, &key, format!("Mailbox/Application/{key}"))
 }
 
 fn spend(shared: &Shared, bucket: &'static str, key: &str, scope: String) -> Result<(), Throttled> {

@@ -85,6 +85,8 @@ mod graph_apps;
 mod graph_batch;
 mod graph_budget;
 mod graph_invitations;
+mod graph_licenses;
+mod graph_mail;
 mod graph_users;
 mod local;
 mod okta;

@@ -166,6 +166,27 @@ impl SeedData {
                 return Err(format!("Microsoft user id {:?} is not a unique GUID", u.id));
             }
         }
+        for g in &ms.entra_groups {
+            if uuid::Uuid::parse_str(&g.id).is_err() {
+                return Err(format!("Entra group id {:?} is not a GUID", g.id));
+            }
+            if let Some(m) = g.members.iter().find(|m| !graph_ids.contains(m.as_str())) {
+                return Err(format!(
+                    "Entra group {:?} lists member {m}, which is not a Microsoft user in the seed",
+                    g.display_name
+                ));
+            }
+            if let Some(l) = g.assigned_licenses.iter().find(|l| {
+                !ms.subscribed_skus
+                    .iter()
+                    .any(|s| s.sku_id.eq_ignore_ascii_case(&l.sku_id))
+            }) {
+                return Err(format!(
+                    "Entra group {:?} licenses SKU {}, which is not a subscribed SKU of the seed",
+                    g.display_name, l.sku_id
+                ));
+            }
+        }
         for app in &ms.apps {
             if uuid::Uuid::parse_str(&app.app_id).is_err() {
                 return Err(format!(

@@ -129,6 +129,34 @@ pub(crate) struct MicrosoftState {
     pub users: Vec<GraphUser>,
     pub subscribed_skus: Vec<Sku>,
     pub apps: Vec<AppRegistration>,
+    /// Entra groups with group-based licensing (`graph_licenses`).
+    #[serde(default)]
+    pub entra_groups: Vec<EntraGroup>,
+    /// Messages in mailboxes' Sent Items, oldest first (`graph_mail`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent_items: Vec<SentItem>,
+}
+
+/// An Entra group that licenses its members (group-based licensing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EntraGroup {
+    pub id: String,
+    pub display_name: String,
+    /// Member user ids.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// The licenses every member inherits.
+    #[serde(default)]
+    pub assigned_licenses: Vec<AssignedLicense>,
+}
+
+/// A message in a mailbox's Sent Items: the mailbox owner's user id and the Graph `message`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SentItem {
+    pub mailbox: String,
+    pub message: Value,
 }
 
 /// The Entra tenant (Graph `organization`).
@@ -201,6 +229,10 @@ pub(crate) struct AssignedLicense {
     pub sku_id: String,
     #[serde(default)]
     pub disabled_plans: Vec<String>,
+    /// When it was last assigned or changed (`licenseAssignmentStates.lastUpdatedDateTime`); the
+    /// user's creation time when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_date_time: Option<String>,
 }
 
 /// A subscribed SKU (`consumedUnits` is computed from the users' licences when served).
