@@ -26,6 +26,7 @@ import type {
   StepId,
 } from "../lib/ipc";
 import { isStepId } from "../lib/state/steps";
+import { FakeLifecycle } from "./fake-lifecycle";
 import { FakeRuns } from "./fake-runs";
 import { FakeSetup } from "./fake-setup";
 import { REQUIREMENTS } from "./requirements";
@@ -172,6 +173,8 @@ export class FakeEngine {
   readonly setup: FakeSetup = new FakeSetup(this);
   /** Provisioning: settings, plans and applies of runs, their history, triggers, test runs. */
   readonly runs: FakeRuns = new FakeRuns(this);
+  /** The licensing lifecycle: settings, manager emails, stages on a tenant clock, undo, seats over time. */
+  readonly lifecycle: FakeLifecycle = new FakeLifecycle(this);
   /** The links open_in_browser opened, in order. */
   opened: string[] = [];
   #licenses = new Map<string, LicenseState>();
@@ -543,6 +546,7 @@ export class FakeEngine {
       default:
         if (this.setup.handles(cmd)) return this.setup.handle(cmd, args);
         if (this.runs.handles(cmd)) return this.runs.handle(cmd, args);
+        if (this.lifecycle.handles(cmd)) return this.lifecycle.handle(cmd, args);
         throw `command ${cmd} not found`;
     }
   }

@@ -29,9 +29,13 @@ import type {
   UsernamePreviewRow,
 } from "../lib/ipc";
 import type { FakeEngine } from "./fake-engine";
+import { LIFECYCLE_OPERATIONS, type Drafts } from "./fake-lifecycle";
 
 /** The operations this contract plans and applies. */
-export const RUN_OPERATIONS: readonly OperationId[] = ["memberAccounts", "profileSync", "guests"];
+export const RUN_OPERATIONS: readonly OperationId[] = ["memberAccounts", "profileSync", "guests", ...LIFECYCLE_OPERATIONS];
+
+/** A change as a planner makes it, before FakeRuns numbers it (detail defaults to null). */
+type Draft = Omit<PlannedChange, "seq" | "detail"> & { detail?: unknown };
 
 /** The engine's default attribute mapping (Okta profile → Graph user). */
 export const DEFAULT_ATTRIBUTES: AttributeMapping[] = [
@@ -118,7 +122,7 @@ function fail(code: ApiError["code"], message: string): never {
   throw { code, message } satisfies ApiError;
 }
 
-const DESTRUCTIVE: readonly ChangeKind[] = ["deleteUser", "disableUser"];
+const DESTRUCTIVE: readonly ChangeKind[] = ["deleteUser", "disableUser", "removeLicenses"];
 const PLAN_TTL_MS = 15 * 60 * 1000;
 
 function guid(prefix: number, n: number): string {
@@ -220,8 +224,10 @@ export class FakeRuns {
       }
       case "list_runs":
         return this.list(this.#engine.profile(args.profileId).id, args.filter as RunFilter);
-      case "run_detail":
-        return structuredClone(this.#run(args.runId).detail);
+      case "run_detail": {
+        const detail = this.#run(args.runId).detail;
+        return { ...structuredClone(detail), summary: this.#summary(detail) };
+      }
       case "export_run": {
         const run = this.#run(args.runId);
         if (args.format === "json") return JSON.stringify(run.detail, null, 2);
@@ -424,12 +430,12 @@ export class FakeRuns {
     return out;
   }
 
-  #changes(profile: Profile, operation: OperationId, users: string[] | null): { changes: Omit<PlannedChange, "seq">[]; skipped: Omit<PlannedChange, "seq">[]; members: number } {
+  #changes(profile: Profile, operation: OperationId, users: string[] | null): { changes: Draft[]; skipped: Draft[]; members: number } {
     const settings = this.settings(profile.id);
     const links = this.links(profile.id);
     const inScope = (u: { id: string }) => users === null || users.includes(u.id);
-    const changes: Omit<PlannedChange, "seq">[] = [];
-    const skipped: Omit<PlannedChange, "seq">[] = [];
+    const changes: Draft[] = [];
+    const skipped: Draft[] = [];
     const label = (u: FakeOktaUser) => u.login;
     switch (operation) {
       case "memberAccounts": {
@@ -519,12 +525,14 @@ export class FakeRuns {
         return { changes, skipped, members: members.length };
       }
       default:
-        return fail("invalid_input", `${operation} is not planned by this version; plan memberAccounts, profileSync or guests.`);
+        if (LIFECYCLE_OPERATIONS.includes(operation)) return this.#engine.lifecycle.changes(profile, operation, users);
+        return fail("invalid_input", `${operation} is not planned by this version; plan ${RUN_OPERATIONS.join(", ")}.`);
     }
   }
 
   #guard(settings: ProvisioningSettings, changes: PlannedChange[], members: number): GuardStop | null {
-    const destructive = changes.filter((c) => DESTRUCTIVE.includes(c.kind)).length;
+    // Each user counts once (a leaver's disable and later unlicense are one destructive change).
+    const destructive = new Set(changes.filter((c) => DESTRUCTIVE.includes(c.kind)).map((c) => c.oktaUserId)).size;
     if (destructive < 1) return null;
     const overUsers = destructive > settings.guardMaxUsers;
     const overPercent = destructive > (members * settings.guardMaxPercent) / 100;
@@ -541,15 +549,17 @@ export class FakeRuns {
     };
   }
 
-  #plan(profile: Profile, operation: OperationId, users: string[] | null, trigger: RunTrigger): StoredRun {
-    if (!RUN_OPERATIONS.includes(operation)) fail("invalid_input", `${operation} is not planned by this version; plan memberAccounts, profileSync or guests.`);
+  #plan(profile: Profile, operation: OperationId, users: string[] | null, trigger: RunTrigger, preset: Drafts | null = null, undoOf: string | null = null): StoredRun {
+    if (!RUN_OPERATIONS.includes(operation)) fail("invalid_input", `${operation} is not planned by this version; plan ${RUN_OPERATIONS.join(", ")}.`);
     if (!profile.microsoft) fail("invalid_input", "This profile has no Microsoft connection yet; save one on the Microsoft tenant step.");
-    const planned = this.#changes(profile, operation, users);
-    const changes = planned.changes.map((c, i) => ({ ...c, seq: i + 1 }));
-    const skipped = planned.skipped.map((c, i) => ({ ...c, seq: changes.length + i + 1 }));
+    const planned = preset ?? this.#changes(profile, operation, users);
+    const changes: PlannedChange[] = planned.changes.map((c, i) => ({ ...c, detail: c.detail ?? null, seq: i + 1 }));
+    const skipped: PlannedChange[] = planned.skipped.map((c, i) => ({ ...c, detail: c.detail ?? null, seq: changes.length + i + 1 }));
     const runId = guid(9, ++this.#seq);
     const at = this.now().toISOString();
-    const plan: RunPlan = { runId, profileId: profile.id, operation, trigger, changes, skipped, guard: this.#guard(this.settings(profile.id), changes, planned.members), plannedAt: at };
+    // A stage's own run (trigger schedule) has no guard: its user was counted when it was scheduled.
+    const guard = trigger === "schedule" ? null : this.#guard(this.settings(profile.id), changes, planned.members);
+    const plan: RunPlan = { runId, profileId: profile.id, operation, trigger, changes, skipped, guard, plannedAt: at, undoOf };
     const step = (c: PlannedChange, status: RunStep["status"]): RunStep => ({
       seq: c.seq,
       oktaUserId: c.oktaUserId,
@@ -583,6 +593,8 @@ export class FakeRuns {
         startedAt: null,
         finishedAt: null,
         durationMs: null,
+        undoOf,
+        undoneBy: null,
       },
       plan,
       steps: [...changes.map((c) => step(c, "pending")), ...skipped.map((c) => step(c, "skipped"))],
@@ -590,6 +602,32 @@ export class FakeRuns {
     const run = { detail };
     this.#runs.set(runId, run);
     return run;
+  }
+
+  /** Stores a planned run made from `preset` changes (stage runs and undo plans) or planned now. */
+  createRun(profile: Profile, operation: OperationId, users: string[] | null, trigger: RunTrigger, preset: Drafts | null, undoOf: string | null): RunDetail {
+    return this.#plan(profile, operation, users, trigger, preset, undoOf).detail;
+  }
+
+  /** Applies a stored run without the guard's confirmation (stage runs). */
+  executeRun(runId: string, channel: unknown): Promise<RunSummary> {
+    return this.#execute(this.#run(runId), channel);
+  }
+
+  /** A stored run (live, not a copy). */
+  detailOf(runId: string): RunDetail {
+    return this.#run(runId).detail;
+  }
+
+  /** A run's summary as answered: with the run that undoes it. */
+  #summary(detail: RunDetail): RunSummary {
+    const undo = [...this.#runs.values()].find((r) => r.detail.summary.undoOf === detail.summary.runId && r.detail.summary.status !== "discarded");
+    return { ...structuredClone(detail.summary), undoneBy: undo?.detail.summary.runId ?? null };
+  }
+
+  /** Reports on a progress channel (null: nowhere). */
+  send(channel: unknown, index: number, progress: Progress): void {
+    this.#send(channel, index, progress);
   }
 
   #run(runId: unknown): StoredRun {
@@ -631,7 +669,7 @@ export class FakeRuns {
       step.status = "started";
       step.startedAt = this.now().toISOString();
       if (this.stepDelayMs > 0) await new Promise((r) => setTimeout(r, this.stepDelayMs));
-      this.#write(profile, change, step);
+      this.#write(profile, change, step, run.detail);
       step.finishedAt = this.now().toISOString();
       step.durationMs = 80 + ((change.seq * 37) % 200);
       // Like the engine: each step is reported as it returns, its outcome first in the message.
@@ -645,6 +683,7 @@ export class FakeRuns {
     summary.status = summary.failed === 0 ? "succeeded" : summary.done === 0 ? "failed" : "partial";
     summary.finishedAt = this.now().toISOString();
     summary.durationMs = run.detail.steps.reduce((sum, s) => sum + (s.durationMs ?? 0), 0);
+    this.#engine.lifecycle.afterRun(run.detail);
     this.#send(channel, total, {
       operation: "run",
       step: "done",
@@ -656,7 +695,7 @@ export class FakeRuns {
   }
 
   /** One vendor write (and its journal entry) for one change. */
-  #write(profile: Profile, change: PlannedChange, step: RunStep): void {
+  #write(profile: Profile, change: PlannedChange, step: RunStep, run: RunDetail): void {
     const settings = this.settings(profile.id);
     const okta = this.oktaUsers.find((u) => u.id === change.oktaUserId);
     const failure = this.failures.get(change.oktaUserId) ?? (okta ? this.failures.get(okta.login) : undefined);
@@ -680,12 +719,30 @@ export class FakeRuns {
       case "disableUser":
         step.request = { method: "PATCH", path: `/v1.0/users/${change.target}`, body: { accountEnabled: false } };
         break;
-      default:
+      case "linkUser":
+      case "linkGuest":
         step.request = { method: "GET", path: `/v1.0/users?$filter=userPrincipalName eq '${change.target}'` };
+        break;
+      default:
+        step.request = this.#engine.lifecycle.request(change);
     }
     if (failure) {
       Object.assign(step, { status: "failed", httpStatus: failure.httpStatus, vendorCode: failure.vendorCode, vendorMessage: failure.vendorMessage, fix: failure.fix, requestId, response: { error: { code: failure.vendorCode, message: failure.vendorMessage } } });
       return;
+    }
+    switch (change.kind) {
+      case "createUser":
+      case "linkUser":
+      case "linkGuest":
+      case "updateUser":
+      case "inviteGuest":
+      case "deleteUser":
+      case "disableUser":
+        break;
+      default:
+        step.requestId = requestId;
+        this.#engine.lifecycle.write(profile, run, change, step);
+        return;
     }
     const link = (kind: FakeLink["kind"], e: FakeEntraUser) =>
       this.link(profile.id, { oktaUserId: change.oktaUserId, kind, entraId: e.id, upn: e.userPrincipalName, mail: e.mail, linkedAt: this.now().toISOString() });
@@ -758,7 +815,7 @@ export class FakeRuns {
       .filter((d) => filter.operation === null || d.summary.operation === filter.operation)
       .filter((d) => filter.status === null || d.summary.status === filter.status)
       .filter((d) => !user || d.steps.some((s) => s.userLabel.toLowerCase().includes(user) || s.oktaUserId.toLowerCase() === user))
-      .map((d) => structuredClone(d.summary))
+      .map((d) => this.#summary(d))
       .reverse();
     return filter.limit === null ? rows : rows.slice(0, filter.limit);
   }
@@ -862,6 +919,15 @@ const VERBS: Record<ChangeKind, string> = {
   linkGuest: "Link the existing guest account",
   deleteUser: "Delete the Microsoft account",
   disableUser: "Block sign-in to the Microsoft account",
+  enableUser: "Allow sign-in to the Microsoft account",
+  setUsageLocation: "Set the usage location",
+  assignLicense: "Assign licenses",
+  removeLicenses: "Remove licenses",
+  revokeSessions: "Revoke sign-in sessions",
+  snapshotLicenses: "Remember the licenses",
+  emailManager: "Email the manager",
+  scheduleStage: "Schedule the license removal",
+  cancelStage: "Cancel the license removal",
 };
 
 function csvCell(value: unknown): string {

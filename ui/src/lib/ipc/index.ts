@@ -9,6 +9,7 @@ import type {
   CreateSandboxProfileRequest,
   CredentialInfo,
   CredentialKind,
+  DueReport,
   ErrorCode,
   ExportFormat,
   FieldCheck,
@@ -18,6 +19,9 @@ import type {
   GroupsPlan,
   LicenseAssignment,
   LicensesView,
+  LifecycleSettings,
+  MailPreview,
+  MailPreviewRequest,
   MicrosoftAdmin,
   MicrosoftAppPlan,
   MicrosoftAppRequest,
@@ -40,6 +44,8 @@ import type {
   RunSummary,
   SaveMicrosoftRequest,
   SaveOktaRequest,
+  SeatPoint,
+  Stage,
   StepId,
   TestRunRequest,
   TestRunResult,
@@ -49,6 +55,13 @@ import type {
 } from "./types";
 
 export type * from "./types";
+
+/**
+ * `LifecycleSettings` as it travels: `delaySecs` is a JSON number (seconds, 1 to 315360000, well
+ * inside a double). The generated type says `bigint` because the Rust field is a `u64` without
+ * `#[ts(type = "number")]`; a `bigint` could not even be sent (JSON has none).
+ */
+export type LifecycleSettingsWire = Omit<LifecycleSettings, "delaySecs"> & { delaySecs: number };
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "invalid_input",
@@ -269,6 +282,31 @@ export const ipc = {
   /** Removes a test run's Okta user and its Microsoft account. */
   cleanupTestUser: (profileId: string, oktaUserId: string): Promise<void> =>
     call("cleanup_test_user", { profileId, oktaUserId }),
+
+  // The licensing lifecycle: settings and manager emails, delayed stages, undo, seats over time
+  // (docs/licensing.md).
+  /** The profile's lifecycle settings (the engine's defaults until saved). */
+  lifecycleSettings: (profileId: string): Promise<LifecycleSettingsWire> => call("lifecycle_settings", { profileId }),
+  /** Saves the lifecycle settings (refusing an unknown placeholder, an empty subject, a bad sender); answers them as stored. */
+  setLifecycleSettings: (profileId: string, settings: LifecycleSettingsWire): Promise<LifecycleSettingsWire> =>
+    call("set_lifecycle_settings", { profileId, settings }),
+  /** One manager email rendered for a user (or the first member), with an unsaved template when given. */
+  previewManagerEmail: (request: MailPreviewRequest): Promise<MailPreview> => call("preview_manager_email", { request }),
+  /** The profile's pending (and running) stages, or every stage with `includeFinished`. */
+  listStages: (profileId: string, includeFinished: boolean): Promise<Stage[]> =>
+    call("list_stages", { profileId, includeFinished }),
+  /** Cancels a pending stage; answers it as stored. */
+  cancelStage: (stageId: number): Promise<Stage> => call("cancel_stage", { stageId }),
+  /** Plans and applies a stage's run at once, whatever its due time. `onProgress` hears each step. */
+  runStageNow: (stageId: number, onProgress?: (progress: Progress) => void): Promise<RunSummary> =>
+    call("run_stage_now", { stageId, onProgress: progressChannel(onProgress) }),
+  /** Runs every due pending stage of the profile (of every profile with null); reports the late ones. */
+  runDueStages: (profileId: string | null, onProgress?: (progress: Progress) => void): Promise<DueReport> =>
+    call("run_due_stages", { profileId, onProgress: progressChannel(onProgress) }),
+  /** Plans the undo of a finished run: a new planned run (trigger `undo`) applied with `applyRun`. */
+  planUndo: (runId: string): Promise<RunPlan> => call("plan_undo", { runId }),
+  /** Seats used and bought per SKU over the last `days` days (all with null), oldest first. */
+  seatHistory: (profileId: string, days: number | null): Promise<SeatPoint[]> => call("seat_history", { profileId, days }),
 };
 
 /** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */

@@ -280,6 +280,40 @@ export class RunDesk {
     }
   }
 
+  /** Plans the undo of a finished run (docs/licensing.md, "Undo"): a new planned run shown like any plan. */
+  async planUndo(runId: string): Promise<RunPlan | null> {
+    if (this.busy) return null;
+    this.planning = true;
+    this.error = null;
+    this.plan = null;
+    this.summary = null;
+    this.detail = null;
+    this.steps = [];
+    this.confirm = "";
+    try {
+      this.plan = await this.#backend.planUndo(runId);
+      this.operation = this.plan.operation;
+      this.steps = liveSteps(this.plan.changes);
+      return this.plan;
+    } catch (error) {
+      this.error = asApiError(error);
+      return null;
+    } finally {
+      this.planning = false;
+    }
+  }
+
+  /** Forgets the shown plan and outcome (a planned run stays in the history as planned). */
+  clear(): void {
+    if (this.busy) return;
+    this.plan = null;
+    this.summary = null;
+    this.detail = null;
+    this.steps = [];
+    this.operation = null;
+    this.error = null;
+  }
+
   /** Applies the shown plan; each progress report moves the live steps, then the journal settles them. */
   async apply(): Promise<RunSummary | null> {
     const plan = this.plan;

@@ -22,7 +22,7 @@ afterEach(() => clearMocks());
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("run helpers", () => {
-  const changes = [1, 2, 3].map((seq) => ({ seq, oktaUserId: `u${seq}`, userLabel: `u${seq}`, kind: "createUser" as const, target: `t${seq}`, fields: [], warning: null }));
+  const changes = [1, 2, 3].map((seq) => ({ seq, oktaUserId: `u${seq}`, userLabel: `u${seq}`, kind: "createUser" as const, target: `t${seq}`, fields: [], warning: null, detail: null }));
   const report = (step: string, message: string): Progress => ({ operation: "run", step, done: 0, total: 3, message });
 
   it("a progress report returns its step with the outcome its message names and starts the next one", () => {

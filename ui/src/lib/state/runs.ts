@@ -3,9 +3,13 @@
 // worked out from its progress reports (docs/provisioning.md, "Progress").
 import type { ChangeKind, OperationId, PlannedChange, Progress, RunStatus, RunStep, RunTrigger, StepStatus } from "../ipc";
 
-/** The operations a run plans and applies, in the order the steps show them. */
+/** The provisioning operations a run plans and applies, in the order the Provisioning step shows them. */
 export const RUN_OPERATIONS = ["memberAccounts", "profileSync", "guests"] as const satisfies readonly OperationId[];
-export type RunOperation = (typeof RUN_OPERATIONS)[number];
+/** The licensing lifecycle's operations, in the order the Lifecycle step shows them (docs/licensing.md). */
+export const LIFECYCLE_OPERATIONS = ["licenses", "deactivation", "activation"] as const satisfies readonly OperationId[];
+/** Every operation that runs as a planned, journaled run (the History step's filter). */
+export const ALL_RUN_OPERATIONS = [...RUN_OPERATIONS, ...LIFECYCLE_OPERATIONS] as const;
+export type RunOperation = (typeof ALL_RUN_OPERATIONS)[number];
 
 export const OPERATION_WORDS: Record<RunOperation, { title: string; lead: string }> = {
   memberAccounts: {
@@ -19,6 +23,18 @@ export const OPERATION_WORDS: Record<RunOperation, { title: string; lead: string
   guests: {
     title: "Guests",
     lead: "Members of the guests group are invited as guests; guests who left the group are removed.",
+  },
+  licenses: {
+    title: "Licenses",
+    lead: "Linked members of the assignments group get the licenses mapped to the group on the Licenses step; licenses from an Entra group are left alone.",
+  },
+  deactivation: {
+    title: "Deactivation",
+    lead: "Accounts of people who left the assignments group are disabled (sessions revoked, licenses remembered, manager emailed); their licenses are removed after the delay.",
+  },
+  activation: {
+    title: "Activation",
+    lead: "Returners are enabled again: a pending license removal is cancelled and the licenses they had are given back.",
   },
 };
 
@@ -35,13 +51,22 @@ export const CHANGE_WORDS: Record<ChangeKind, string> = {
   linkGuest: "Link guest",
   deleteUser: "Delete account",
   disableUser: "Disable account",
+  enableUser: "Enable account",
+  setUsageLocation: "Set usage location",
+  assignLicense: "Assign licenses",
+  removeLicenses: "Remove licenses",
+  revokeSessions: "Revoke sessions",
+  snapshotLicenses: "Remember licenses",
+  emailManager: "Email manager",
+  scheduleStage: "Schedule license removal",
+  cancelStage: "Cancel license removal",
 };
 
 /** The tag class of a change kind in the shared `.tag` styles. */
 export function changeTone(kind: ChangeKind): "create" | "update" | "exists" | "missing" {
-  if (kind === "deleteUser" || kind === "disableUser") return "missing";
-  if (kind === "linkUser" || kind === "linkGuest") return "exists";
-  if (kind === "updateUser") return "update";
+  if (kind === "deleteUser" || kind === "disableUser" || kind === "removeLicenses" || kind === "revokeSessions") return "missing";
+  if (kind === "linkUser" || kind === "linkGuest" || kind === "snapshotLicenses" || kind === "emailManager") return "exists";
+  if (kind === "updateUser" || kind === "setUsageLocation" || kind === "scheduleStage" || kind === "cancelStage") return "update";
   return "create";
 }
 
@@ -72,6 +97,8 @@ export const TRIGGER_WORDS: Record<RunTrigger, string> = {
   reconcile: "Reconcile",
   systemLog: "System Log",
   testRun: "Test run",
+  schedule: "Scheduled stage",
+  undo: "Undo",
 };
 
 /** "850 ms", "4.2 s", "3 min 05 s"; "—" when unknown. */
@@ -137,4 +164,55 @@ export function settle(steps: LiveStep[], journal: RunStep[]): LiveStep[] {
     const step = journal.find((j) => j.seq === s.seq) ?? null;
     return step ? { ...s, status: step.status, step } : s;
   });
+}
+
+/** One SKU of an `assignLicense` or `removeLicenses` change. */
+export interface ChangeSku {
+  skuId: string;
+  skuPartNumber: string;
+  disabledPlans: string[];
+  disabledPlanNames: string[];
+}
+
+/** A planned change's `detail` read for display (docs/licensing.md, "Operations"); unknown shapes read as empty. */
+export interface ChangeDetailView {
+  skus: ChangeSku[];
+  removing: boolean;
+  source: string | null;
+  email: { to: string | null; managerLabel: string | null; subject: string } | null;
+  dueAt: string | null;
+  /** The stage's delay in words ("30 days"), when the detail has one. */
+  delay: string | null;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+export function changeDetail(change: PlannedChange): ChangeDetailView {
+  const d = (typeof change.detail === "object" && change.detail !== null ? change.detail : {}) as Record<string, unknown>;
+  const list = change.kind === "removeLicenses" ? d.remove : change.kind === "assignLicense" ? d.add : null;
+  const skus = (Array.isArray(list) ? list : [])
+    .filter((s): s is Record<string, unknown> => typeof s === "object" && s !== null && typeof s.skuId === "string")
+    .map((s) => {
+      const disabledPlans = strings(s.disabledPlans);
+      const names = strings(s.disabledPlanNames);
+      return { skuId: String(s.skuId), skuPartNumber: str(s.skuPartNumber) ?? String(s.skuId), disabledPlans, disabledPlanNames: names.length ? names : disabledPlans };
+    });
+  const email =
+    change.kind === "emailManager" ? { to: str(d.to), managerLabel: str(d.managerLabel), subject: str(d.subject) ?? "" } : null;
+  const dueAt = change.kind === "scheduleStage" || change.kind === "cancelStage" ? str(d.dueAt) : null;
+  const secs = typeof d.delaySecs === "number" ? d.delaySecs : null;
+  return { skus, removing: change.kind === "removeLicenses", source: str(d.source), email, dueAt, delay: secs === null ? null : spanWords(secs) };
+}
+
+/** "30 days", "90 minutes", "1 hour" for a whole number of seconds. */
+function spanWords(secs: number): string {
+  for (const [size, one] of [[86_400, "day"], [3_600, "hour"], [60, "minute"]] as const)
+    if (secs >= size && secs % size === 0) return `${secs / size} ${one}${secs / size === 1 ? "" : "s"}`;
+  return `${secs} second${secs === 1 ? "" : "s"}`;
 }

@@ -3,7 +3,7 @@ import type { StepId } from "../ipc";
 import { STEPS, STEP_IDS, isStepId, nextStep, previousStep, railFocusTarget, stepInfo } from "./steps";
 
 describe("steps", () => {
-  it("lists the ten wizard steps in rail order, each once", () => {
+  it("lists the eleven wizard steps in rail order, each once", () => {
     const expected: StepId[] = [
       "welcome",
       "microsoft",
@@ -11,6 +11,7 @@ describe("steps", () => {
       "groups",
       "licenses",
       "provisioning",
+      "lifecycle",
       "imports",
       "review",
       "history",
@@ -28,6 +29,7 @@ describe("steps", () => {
       "groups",
       "licenses",
       "provisioning",
+      "lifecycle",
       "review",
       "history",
       "credentials",

@@ -13,6 +13,7 @@ import {
   type StepId,
   type ConnectionTarget,
 } from "../ipc";
+import { DueStages } from "./lifecycle.svelte";
 import type { Triggers } from "./provisioning.svelte";
 import { Requirements } from "./requirements.svelte";
 import { nextStep, previousStep } from "./steps";
@@ -58,6 +59,12 @@ export class Wizard {
    */
   readonly triggers = new Map<string, Triggers>();
 
+  /**
+   * The app's round of due stages (docs/licensing.md, "Stages"): started once the profiles have
+   * loaded, every 15 s while the app is open, whichever step is shown.
+   */
+  readonly dueStages: DueStages;
+
   readonly #backend: Backend;
   /** Bumped on every step change so a slow, older `set_wizard_step` answer cannot win. */
   #stepSeq = 0;
@@ -65,6 +72,7 @@ export class Wizard {
   constructor(backend: Backend = ipc) {
     this.#backend = backend;
     this.requirements = new Requirements(backend);
+    this.dueStages = new DueStages(backend);
   }
 
   /** The backend the steps call for their own work (saving forms, tests, credentials). */
