@@ -75,6 +75,9 @@ pub struct RunContext {
     pub(crate) guest_links: HashMap<String, LinkRecord>,
     /// The profile's default usage location (the Licenses step), for users without a country code.
     pub(crate) default_usage_location: Option<String>,
+    /// Manager-email steps of the run being resumed whose sending could not be checked (the sender's
+    /// Sent Items unreadable): failed, never sent again.
+    pub(crate) unverified_emails: std::sync::Mutex<std::collections::HashSet<u32>>,
 }
 
 impl RunContext {
@@ -123,6 +126,7 @@ impl RunContext {
             member_links,
             guest_links,
             default_usage_location: usage,
+            unverified_emails: Default::default(),
         })
     }
 

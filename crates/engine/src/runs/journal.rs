@@ -458,7 +458,8 @@ impl Engine {
     pub async fn plan_run(&self, req: PlanRunRequest) -> Result<RunPlan> {
         if !RUN_OPERATIONS.contains(&req.operation) {
             return Err(Error::invalid(format!(
-                "{} is not an operation runs are planned for; use memberAccounts, profileSync or guests.",
+                "{} is not an operation runs are planned for; use memberAccounts, profileSync, guests, \
+                 licenses, deactivation or activation.",
                 req.operation.as_str()
             )));
         }

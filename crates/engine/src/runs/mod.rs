@@ -520,10 +520,13 @@ impl ExportFormat {
 }
 
 /// The operations runs exist for (this issue's; #6 adds more).
-pub const RUN_OPERATIONS: [OperationId; 3] = [
+pub const RUN_OPERATIONS: [OperationId; 6] = [
     OperationId::MemberAccounts,
     OperationId::ProfileSync,
     OperationId::Guests,
+    OperationId::Licenses,
+    OperationId::Deactivation,
+    OperationId::Activation,
 ];
 
 /// The stored operation id parsed back.

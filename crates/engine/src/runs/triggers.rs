@@ -282,8 +282,8 @@ impl Engine {
             Some(op) if RUN_OPERATIONS.contains(&op) => vec![op],
             Some(op) => {
                 return Err(Error::invalid(format!(
-                    "{} is not an operation runs are planned for; use memberAccounts, profileSync or \
-                     guests.",
+                    "{} is not an operation runs are planned for; use memberAccounts, profileSync, \
+                     guests, licenses, deactivation or activation.",
                     op.as_str()
                 )));
             }

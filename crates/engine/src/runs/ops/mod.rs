@@ -14,7 +14,11 @@
 //! or a result without a write) and `complete` (the step's result from the write's answer); the apply
 //! then sends its writes 20 at a time. Operations without them are executed one change at a time.
 
+pub(crate) mod activation;
+pub(crate) mod deactivation;
 pub(crate) mod guests;
+pub(crate) mod licenses;
+pub(crate) mod lifecycle_steps;
 pub(crate) mod member_accounts;
 pub(crate) mod profile_sync;
 
@@ -208,6 +212,9 @@ pub(crate) async fn plan(
         OperationId::MemberAccounts => member_accounts::plan(ctx, scope).await,
         OperationId::ProfileSync => profile_sync::plan(ctx, scope).await,
         OperationId::Guests => guests::plan(ctx, scope).await,
+        OperationId::Licenses => licenses::plan(ctx, scope).await,
+        OperationId::Deactivation => deactivation::plan(ctx, scope).await,
+        OperationId::Activation => activation::plan(ctx, scope).await,
         other => Err(not_available(other)),
     }
 }
@@ -222,6 +229,9 @@ pub(crate) async fn execute(
         OperationId::MemberAccounts => member_accounts::execute(ctx, change).await,
         OperationId::ProfileSync => profile_sync::execute(ctx, change).await,
         OperationId::Guests => guests::execute(ctx, change).await,
+        OperationId::Licenses => licenses::execute(ctx, change).await,
+        OperationId::Deactivation => deactivation::execute(ctx, change).await,
+        OperationId::Activation => activation::execute(ctx, change).await,
         other => StepResult::failed(
             not_available(other).to_string(),
             "Update okta365 to a version that provisions this operation.",
@@ -240,6 +250,9 @@ pub(crate) async fn found(
         OperationId::MemberAccounts => member_accounts::found(ctx, change).await,
         OperationId::ProfileSync => profile_sync::found(ctx, change).await,
         OperationId::Guests => guests::found(ctx, change).await,
+        OperationId::Licenses => licenses::found(ctx, change).await,
+        OperationId::Deactivation => deactivation::found(ctx, change).await,
+        OperationId::Activation => activation::found(ctx, change).await,
         other => Err(not_available(other)),
     }
 }
@@ -253,6 +266,12 @@ pub(crate) async fn found_many(
 ) -> Result<Vec<Option<Value>>> {
     if operation == OperationId::MemberAccounts {
         return member_accounts::found_many(ctx, changes).await;
+    }
+    if matches!(
+        operation,
+        OperationId::Licenses | OperationId::Deactivation | OperationId::Activation
+    ) {
+        return lifecycle_steps::found_many(ctx, changes).await;
     }
     let mut out = Vec::with_capacity(changes.len());
     for change in changes {
@@ -271,6 +290,9 @@ pub(crate) async fn prepare(
         OperationId::MemberAccounts => Some(member_accounts::prepare(ctx, change).await),
         OperationId::ProfileSync => Some(profile_sync::prepare(ctx, change).await),
         OperationId::Guests => Some(guests::prepare(ctx, change).await),
+        OperationId::Licenses => licenses::prepare(ctx, change).await,
+        OperationId::Deactivation => deactivation::prepare(ctx, change).await,
+        OperationId::Activation => activation::prepare(ctx, change).await,
         _ => None,
     }
 }
@@ -287,6 +309,9 @@ pub(crate) fn complete(
         OperationId::MemberAccounts => member_accounts::complete(ctx, change, summary, answer),
         OperationId::ProfileSync => profile_sync::complete(ctx, change, summary, answer),
         OperationId::Guests => guests::complete(ctx, change, summary, answer),
+        OperationId::Licenses | OperationId::Deactivation | OperationId::Activation => {
+            lifecycle_steps::complete(change, summary, answer)
+        }
         _ => StepResult::from_write(summary, answer, answer.body.clone()),
     }
 }
