@@ -11,6 +11,8 @@
 //! | `/oauth2/v1/token` | Okta org authorization server: client credentials for API service apps (`private_key_jwt`, DPoP) |
 //! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint (client credentials: a client secret, or a certificate assertion signed with a certificate registered on the app) |
 //! | `/v1.0/...` | Microsoft Graph (`Authorization: Bearer {token}` from the endpoint above) |
+//! | `/v1.0/users/{id}/assignLicense`, `/licenseDetails`, `/revokeSignInSessions` | licenses with seat accounting (direct and Entra group-based: `licenseAssignmentStates`, `consumedUnits` once per user) and session revocation: `graph_licenses` |
+//! | `/v1.0/users/{id}/sendMail`, `/mailFolders/sentitems/messages` | Outlook mail: 202, the sender's Sent Items (`$filter` on `sentDateTime` and `subject`), `Mail.Send` / `Mail.ReadBasic.All`: `graph_mail` |
 //! | `/_sandbox/...` | control endpoints (below); never under a vendor path |
 //!
 //! Responses copy the vendors' status codes, headers and error bodies: Okta `link` paging and
@@ -35,7 +37,7 @@
 //! | `GET /_sandbox/state` | summary counts, clock, faults and rate-limit buckets (no credential hashes) |
 //! | `POST /_sandbox/faults` | `{"status":429\|500\|503,"count":N,"path_prefix":"/api/v1"?,"method":"POST"?,"retry_after":s?}`: the next N matching vendor responses fail that way (Okta-shaped on Okta paths, Graph-shaped on Graph paths); or `{"latency_ms":N}`: add latency to every vendor response |
 //! | `DELETE /_sandbox/faults` | clear faults and latency |
-//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N,"window_secs":S?}`: change an Okta rate-limit bucket's per-minute limit, and optionally shorten its window to S seconds (buckets: `users`, `users.get`, `groups`, `logs`, `oauth2`, `default`); or a Graph budget: `graph.directoryWrites` (3,000 writes per 150 s per app+tenant) or `graph.invitations` (150 per 5 s per tenant), `window_secs` 1..3600 |
+//! | `POST /_sandbox/rate-limits` | `{"bucket":"groups","limit":N,"window_secs":S?}`: change an Okta rate-limit bucket's per-minute limit, and optionally shorten its window to S seconds (buckets: `users`, `users.get`, `groups`, `logs`, `oauth2`, `default`); or a Graph budget: `graph.directoryWrites` (3,000 writes per 150 s per app+tenant), `graph.invitations` (150 per 5 s per tenant) or `graph.mail` (10,000 per 600 s per app+mailbox), `window_secs` 1..3600 |
 //! | `POST /_sandbox/okta/service-apps` | `{name?, jwks, scopes, adminRoles, dpopBound}` (camelCase): register an Okta API service app with its public keys, granted scopes and admin roles; returns it with its `clientId` (`0oa…`). `GET` lists them |
 //! | `PATCH /_sandbox/okta/service-apps/{clientId}` | change any of `scopes`, `adminRoles`, `dpopBound`, `jwks`, `name` |
 //! | `POST /_sandbox/okta/api-tokens` | `{"name"?, "role"?}`: mint an Okta API token of an admin with that standard role (`SUPER_ADMIN` by default: the seed's super admin; another role goes to a seeded user who then holds it) → `{token, id, name, role, userId, login}` |
@@ -47,7 +49,8 @@
 //! | `POST /_sandbox/reset` | restore the seed's directory data (minted credentials and the signing key are kept) |
 //! | `POST /_sandbox/clock` | `{"advance_secs":N}`: move the sandbox clock (token expiry, rate-limit windows, timestamps) |
 //! | `GET /_sandbox/events` | the Okta System Log events recorded so far (e.g. `group.user_membership.add`) |
-//! | `GET /_sandbox/mail` | mail sent through Graph: invitation mails (`kind: "invitation"`) so far |
+//! | `GET /_sandbox/mail` | the outbox: mail sent through Graph, invitation mails (`kind: "invitation"`) and sendMail (`{"kind":"mail","from","to":[…],"subject","body","contentType","sentAt","messageId"}`) |
+//! | `DELETE /_sandbox/mail` | empty the outbox (mailboxes' Sent Items stay) |
 //! | `GET /_sandbox/entra/device-codes` | pending device codes of delegated sign-ins (`userCode`, `clientId`, `scopes`, `expiresAt`) |
 //! | `POST /_sandbox/entra/device-codes/{userCode}` | `{"user": "<upn>", "decision": "approve" \| "decline"}`: what the user does on the sign-in page |
 //! | `POST /_sandbox/entra/sign-in-settings` | `{"interval": s, "expiresIn": s}` of device codes issued from now on (defaults 5 and 900; expiry follows the sandbox clock) |

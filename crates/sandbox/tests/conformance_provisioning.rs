@@ -1,7 +1,8 @@
 //! The provisioning additions of the sandbox checked against the vendors' contracts in `shared/specs/`:
 //! Okta user writes, group membership and System Log events against Okta's OpenAPI description; Graph
 //! users written through `POST`/`PATCH /users` and invitations, domains and invitations against
-//! Graph's CSDL metadata.
+//! Graph's CSDL metadata, and the licensing and mail additions (licenseDetails, licenseAssignmentState,
+//! message).
 
 mod common;
 
@@ -253,4 +254,127 @@ async fn graph_user_writes_domains_and_invitations_use_the_metadata_properties_a
     csdl.check("domain", &json!({"isFederated": true}), "domain", &mut e);
     csdl.check("invitation", &json!({"status": 1}), "invitation", &mut e);
     assert_eq!(e.len(), 2, "{e:?}");
+}
+
+#[tokio::test]
+async fn license_details_license_states_and_sent_messages_use_the_metadata_properties_and_types() {
+    let csdl = Csdl::load();
+    let env = Env::start().await;
+    env.control(
+        Method::PUT,
+        &format!("/_sandbox/apps/{}/roles", env.creds.entra_client_id),
+        Some(json!({"roles": ["User.ReadWrite.All", "LicenseAssignment.ReadWrite.All", "Mail.Send", "Mail.Read"]})),
+    )
+    .await;
+    let token = env.graph_token().await;
+    let send = |method: Method, path: &str, body: Option<Value>| {
+        let mut req = env.http.request(method, env.url(path)).bearer_auth(&token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let mut errors = Vec::new();
+    // Tariq inherits SPE_E3 from "All Staff Licensing"; a direct E3 with a disabled plan joins it.
+    let tariq = "7b275515-6b56-4c67-bd4d-9be6f6274bc4";
+    let (status, user) = send(
+        Method::POST,
+        &format!("/v1.0/users/{tariq}/assignLicense"),
+        Some(json!({"addLicenses": [{"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "disabledPlans": ["efb87545-963c-4e0d-99df-69c6916d9eb0"]}], "removeLicenses": []})),
+    )
+    .await;
+    assert_eq!(status, 200, "{user}");
+    csdl.check("user", &user, "assignLicense", &mut errors);
+    let (status, revoked) = send(
+        Method::POST,
+        &format!("/v1.0/users/{tariq}/revokeSignInSessions"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(revoked["value"].is_boolean(), "Edm.Boolean: {revoked}");
+    let (status, user) = send(
+        Method::GET,
+        &format!("/v1.0/users/{tariq}?$select=id,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let states = user["licenseAssignmentStates"].as_array().unwrap();
+    assert_eq!(states.len(), 2, "direct and inherited: {user}");
+    for (i, s) in states.iter().enumerate() {
+        csdl.check(
+            "licenseAssignmentState",
+            s,
+            &format!("licenseAssignmentStates[{i}]"),
+            &mut errors,
+        );
+    }
+    csdl.check("user", &user, "user", &mut errors);
+    let (status, details) = send(
+        Method::GET,
+        &format!("/v1.0/users/{tariq}/licenseDetails"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let details = details["value"].as_array().unwrap();
+    assert_eq!(details.len(), 2);
+    for (i, d) in details.iter().enumerate() {
+        csdl.check(
+            "licenseDetails",
+            d,
+            &format!("licenseDetails[{i}]"),
+            &mut errors,
+        );
+    }
+    let (status, _) = send(
+        Method::POST,
+        "/v1.0/users/isabella.singh@contoso.example/sendMail",
+        Some(json!({"message": {"subject": "Spec check", "body": {"contentType": "HTML", "content": "<p>Hi</p>"},
+            "toRecipients": [{"emailAddress": {"address": "a@corp.example", "name": "A"}}],
+            "ccRecipients": [{"emailAddress": {"address": "b@corp.example"}}]}, "saveToSentItems": true})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (status, sent) = send(
+        Method::GET,
+        "/v1.0/users/isabella.singh@contoso.example/mailFolders/sentitems/messages",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sent = sent["value"].as_array().unwrap();
+    assert_eq!(sent.len(), 1);
+    csdl.check("message", &sent[0], "message", &mut errors);
+    assert_eq!(sent[0]["body"]["contentType"], "html");
+    assert!(
+        errors.is_empty(),
+        "the sandbox drifted from Graph's metadata:\n{}",
+        errors.join("\n")
+    );
+    // The checker catches a made-up property of these types.
+    let mut e = Vec::new();
+    csdl.check(
+        "licenseDetails",
+        &json!({"seats": 1}),
+        "licenseDetails",
+        &mut e,
+    );
+    csdl.check(
+        "licenseAssignmentState",
+        &json!({"skuId": "not-a-guid"}),
+        "state",
+        &mut e,
+    );
+    csdl.check("message", &json!({"sentAt": "x"}), "message", &mut e);
+    assert_eq!(e.len(), 3, "{e:?}");
 }
