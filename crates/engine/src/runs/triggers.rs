@@ -136,6 +136,51 @@ pub(crate) fn runs_for_events(
     out
 }
 
+/// The users added to and removed from the assignments group by these events (docs/licensing.md
+/// "Triggers": added → activation, then licenses, after their member accounts; removed →
+/// deactivation). Pure.
+pub(crate) fn assignment_changes(
+    events: &[LogEvent],
+    assignments: Option<&str>,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut added, mut removed) = (BTreeSet::new(), BTreeSet::new());
+    let Some(assignments) = assignments else {
+        return (added, removed);
+    };
+    for event in events {
+        let Some(user) = event.target.iter().find(|t| t.kind == "User") else {
+            continue;
+        };
+        if !event
+            .target
+            .iter()
+            .any(|t| t.kind == "UserGroup" && t.id == assignments)
+        {
+            continue;
+        }
+        match event.event_type.as_str() {
+            "group.user_membership.add" => {
+                added.insert(user.id.clone());
+            }
+            "group.user_membership.remove" => {
+                removed.insert(user.id.clone());
+            }
+            _ => {}
+        }
+    }
+    (added, removed)
+}
+
+/// The order reconcile runs the operations in: accounts first, then what depends on them.
+const RECONCILE_ORDER: [OperationId; 6] = [
+    OperationId::MemberAccounts,
+    OperationId::ProfileSync,
+    OperationId::Guests,
+    OperationId::Deactivation,
+    OperationId::Activation,
+    OperationId::Licenses,
+];
+
 fn log_error(e: okta365_okta::Error) -> Error {
     okta_error("Reading the Okta System Log", e, "okta.logs.read")
 }
@@ -218,6 +263,8 @@ impl Engine {
         // poll started are new, so they are handled).
         let count = events.len() as u32;
         let mut planned: Vec<RunPlan> = Vec::new();
+        // Planned after the member accounts are applied: activation, then licenses, of added users.
+        let mut follow_ups: Vec<(OperationId, BTreeSet<String>)> = Vec::new();
         if !events.is_empty() {
             let ctx = RunContext::load(self, record.clone()).await?;
             let enabled = self.profile(profile_id).await?.operations;
@@ -226,12 +273,22 @@ impl Engine {
                 .ok();
             let guests = group_id(self, &record, &okta, GroupRole::Guests).await.ok();
             let linked = |uid: &str| ctx.member_links.contains_key(uid);
-            let wanted = runs_for_events(
+            let mut wanted = runs_for_events(
                 &events,
                 assignments.as_ref().map(GroupId::as_str),
                 guests.as_ref().map(GroupId::as_str),
                 &linked,
             );
+            let (added, removed) =
+                assignment_changes(&events, assignments.as_ref().map(GroupId::as_str));
+            if !removed.is_empty() {
+                wanted.insert(OperationId::Deactivation, removed);
+            }
+            for op in [OperationId::Activation, OperationId::Licenses] {
+                if !added.is_empty() && enabled.contains(&op) {
+                    follow_ups.push((op, added.clone()));
+                }
+            }
             for (operation, users) in wanted {
                 if !enabled.contains(&operation) {
                     tracing::info!(
@@ -254,6 +311,19 @@ impl Engine {
         for plan in planned {
             if let Some(summary) = self.settle(&plan, progress).await? {
                 runs.push(summary);
+            }
+        }
+        if !follow_ups.is_empty() {
+            // A fresh context: the member accounts just created are linked now.
+            let ctx = RunContext::load(self, record.clone()).await?;
+            for (operation, users) in follow_ups {
+                let scope = Scope::Users(users.into_iter().collect());
+                let plan = self
+                    .plan_with(&ctx, operation, RunTrigger::SystemLog, &scope)
+                    .await?;
+                if let Some(summary) = self.settle(&plan, progress).await? {
+                    runs.push(summary);
+                }
             }
         }
         tracing::info!(
@@ -287,22 +357,20 @@ impl Engine {
                     op.as_str()
                 )));
             }
-            None => RUN_OPERATIONS
+            None => RECONCILE_ORDER
                 .into_iter()
-                .filter(|op| profile.operations.contains(op))
+                .filter(|op| RUN_OPERATIONS.contains(op) && profile.operations.contains(op))
                 .collect(),
         };
         let record = self.find(profile_id).await?;
-        let ctx = RunContext::load(self, record).await?;
-        let mut plans = Vec::new();
-        for op in operations {
-            plans.push(
-                self.plan_with(&ctx, op, RunTrigger::Reconcile, &Scope::All)
-                    .await?,
-            );
-        }
         let mut out = Vec::new();
-        for plan in plans {
+        // Each operation is planned once the one before it is applied (licenses see the accounts
+        // just created), with a context read afresh.
+        for op in operations {
+            let ctx = RunContext::load(self, record.clone()).await?;
+            let plan = self
+                .plan_with(&ctx, op, RunTrigger::Reconcile, &Scope::All)
+                .await?;
             if let Some(summary) = self.settle(&plan, &()).await? {
                 out.push(summary);
             }
@@ -353,6 +421,21 @@ mod tests {
             "uuid": "x", "published": "2026-01-01T00:00:00.000Z", "eventType": kind, "target": target
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn membership_of_the_assignments_group_splits_into_added_and_removed() {
+        let events = vec![
+            event("group.user_membership.add", "u1", Some("gA")),
+            event("group.user_membership.remove", "u2", Some("gA")),
+            event("group.user_membership.add", "u3", Some("gOther")),
+            event("user.account.update_profile", "u4", None),
+        ];
+        let (added, removed) = assignment_changes(&events, Some("gA"));
+        assert_eq!(added, ["u1"].into_iter().map(String::from).collect());
+        assert_eq!(removed, ["u2"].into_iter().map(String::from).collect());
+        let (added, removed) = assignment_changes(&events, None);
+        assert!(added.is_empty() && removed.is_empty());
     }
 
     #[test]
