@@ -244,6 +244,15 @@ mod tests {
             .collect();
         assert_eq!(ceo.len(), 1, "exactly one user (the CEO) has no manager");
         assert_eq!(seed.data().microsoft.subscribed_skus.len(), 3);
+        let staff = seed
+            .data()
+            .microsoft
+            .entra_groups
+            .iter()
+            .find(|g| g.display_name == "All Staff Licensing")
+            .expect("the group-based licensing example");
+        assert_eq!(staff.assigned_licenses.len(), 1);
+        assert!(staff.members.len() >= 2);
     }
 
     #[test]
