@@ -39,10 +39,7 @@ pub(crate) enum StagePlan {
 
 /// Plans stage 2 for one stage: the deactivation operation decides (the one place it is called).
 async fn plan_stage(ctx: &RunContext, stage: &StageRecord) -> Result<StagePlan> {
-    let _ = (ctx, stage);
-    Err(Error::invalid(
-        "The deactivation operation cannot plan the license removal of a stage in this build.",
-    ))
+    super::ops::deactivation::plan_stage(ctx, stage).await
 }
 
 fn stage_out(record: StageRecord, now: Option<Timestamp>) -> Stage {
