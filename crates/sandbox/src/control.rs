@@ -25,6 +25,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/rate-limits", post(set_rate_limit))
         .route("/demo-credentials", post(demo_credentials))
         .route("/apps/{app_id}/roles", put(set_roles))
+        .route("/skus/{sku}", put(set_sku_seats))
         .route("/reset", post(reset))
         .route("/clock", post(clock))
         .route("/events", get(events))
@@ -307,6 +308,50 @@ async fn set_roles(
         ControlError(
             StatusCode::NOT_FOUND,
             format!("No app registration with appId {app_id}"),
+        )
+        .into_response()
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeatsRequest {
+    enabled: u64,
+}
+
+/// `PUT /_sandbox/skus/{skuId or skuPartNumber}` `{"enabled": N}`: the seats bought of a SKU
+/// (`prepaidUnits.enabled`), as an admin buying more licenses would change them.
+async fn set_sku_seats(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(sku): Path<String>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let req: SeatsRequest =
+        parse(&body, r#"{"enabled":1000}"#).map_err(IntoResponse::into_response)?;
+    let result = shared
+        .mutate(|st| {
+            let found = st
+                .microsoft
+                .subscribed_skus
+                .iter_mut()
+                .find(|s| {
+                    s.sku_id.eq_ignore_ascii_case(&sku)
+                        || s.sku_part_number.eq_ignore_ascii_case(&sku)
+                })
+                .ok_or(())?;
+            found.prepaid_units["enabled"] = json!(req.enabled);
+            Ok::<_, ()>(json!({
+                "skuId": found.sku_id,
+                "skuPartNumber": found.sku_part_number,
+                "prepaidUnits": found.prepaid_units,
+            }))
+        })
+        .await
+        .map_err(IntoResponse::into_response)?;
+    result.map(|v| axum::Json(v).into_response()).map_err(|()| {
+        ControlError(
+            StatusCode::NOT_FOUND,
+            format!("No subscribed SKU with id or part number {sku}"),
         )
         .into_response()
     })

@@ -51,6 +51,7 @@
 //! | `GET /_sandbox/events` | the Okta System Log events recorded so far (e.g. `group.user_membership.add`) |
 //! | `GET /_sandbox/mail` | the outbox: mail sent through Graph, invitation mails (`kind: "invitation"`) and sendMail (`{"kind":"mail","from","to":[…],"subject","body","contentType","sentAt","messageId"}`) |
 //! | `DELETE /_sandbox/mail` | empty the outbox (mailboxes' Sent Items stay) |
+//! | `PUT /_sandbox/skus/{skuId or skuPartNumber}` | `{"enabled": N}`: the seats bought of a subscribed SKU |
 //! | `GET /_sandbox/entra/device-codes` | pending device codes of delegated sign-ins (`userCode`, `clientId`, `scopes`, `expiresAt`) |
 //! | `POST /_sandbox/entra/device-codes/{userCode}` | `{"user": "<upn>", "decision": "approve" \| "decline"}`: what the user does on the sign-in page |
 //! | `POST /_sandbox/entra/sign-in-settings` | `{"interval": s, "expiresIn": s}` of device codes issued from now on (defaults 5 and 900; expiry follows the sandbox clock) |

@@ -590,3 +590,26 @@ async fn batches_carry_license_assignments_and_revocations_with_faults_and_the_w
     assert_eq!(status, 429, "{body}");
     assert!(headers.contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn buying_seats_through_the_control_endpoint_lets_a_full_sku_take_new_holders() {
+    let env = Env::start().await;
+    let token = env.graph_token().await;
+    let (status, _) = assign(&env, &token, FINN, add(SPE_E3, &[])).await;
+    assert_eq!(status, 200, "the last free seat");
+    let (status, _) = assign(&env, &token, HIROSHI_UPN, add(SPE_E3, &[])).await;
+    assert_eq!(status, 400, "the SKU is full");
+
+    let answer = env
+        .control(
+            Method::PUT,
+            "/_sandbox/skus/spe_e3",
+            Some(json!({ "enabled": 1000 })),
+        )
+        .await;
+    assert_eq!(answer["skuId"], SPE_E3, "found by part number: {answer}");
+    assert_eq!(seats(&env, &token, SPE_E3).await, (8, 1000));
+    let (status, body) = assign(&env, &token, HIROSHI_UPN, add(SPE_E3, &[])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(seats(&env, &token, SPE_E3).await, (9, 1000));
+}
