@@ -25,6 +25,7 @@ export function installDevEngine(): FakeEngine {
   engine.setup.signInDelayMs = 4000;
   engine.setup.stepDelayMs = 400;
   engine.runs.seed(profile);
+  engine.lifecycle.seed(profile);
   engine.runs.stepDelayMs = 500;
   // Every third System Log poll finds someone who joined the assignments group, so the triggers'
   // toggle has something to do.

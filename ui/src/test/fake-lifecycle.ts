@@ -310,6 +310,12 @@ export class FakeLifecycle {
     const now = this.now().getTime();
     this.snapshots.push({ profileId: profile.id, oktaUserId: dennis.okta.id, entraId: dennis.entra.id, licenses: [{ skuId: e3.skuId, skuPartNumber: e3.skuPartNumber, disabledPlans: [] }], takenAt: new Date(now - 5 * 86_400_000).toISOString(), runId: null, restoredAt: null });
     this.addStage(profile.id, dennis.okta, dennis.entra.id, new Date(now + 3 * 86_400_000).toISOString());
+    // A returner whose licenses were already removed: activation gives back what the snapshot kept.
+    person("Bjarne", "Stroustrup", [group]);
+    const bjarne = linked("bjarne.stroustrup@example.com", { accountEnabled: false });
+    this.snapshots.push({ profileId: profile.id, oktaUserId: bjarne.okta.id, entraId: bjarne.entra.id, licenses: [{ skuId: e3.skuId, skuPartNumber: e3.skuPartNumber, disabledPlans: teams ? [teams] : [] }], takenAt: new Date(now - 60 * 86_400_000).toISOString(), runId: null, restoredAt: null });
+    const removed = this.addStage(profile.id, bjarne.okta, bjarne.entra.id, new Date(now - 30 * 86_400_000).toISOString(), { run: "00000000-0000-4000-8000-00000000seed", seq: 2 });
+    Object.assign(removed, { status: "done", startedAt: removed.dueAt, finishedAt: removed.dueAt, lateSecs: 0 });
     // Seats over the last month, a point every few days.
     const points: SeatPoint[] = [];
     for (let d = 30; d >= 0; d -= 5)

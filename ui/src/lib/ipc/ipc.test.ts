@@ -406,3 +406,42 @@ describe("provisioning commands (docs/provisioning.md)", () => {
   });
 });
 
+
+describe("lifecycle commands (docs/licensing.md)", () => {
+  it("call each command with the argument names the Tauri commands take", async () => {
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, JSON.parse(JSON.stringify(args ?? {})) as Record<string, unknown>]);
+      return { cmd };
+    });
+    const channel = expect.stringMatching(/^__CHANNEL__:\d+$/);
+    const template = { subject: "Gone: {{user.displayName}}", body: "Bye" };
+    const settings = { delaySecs: 34_560_000, revokeSessions: true, senderMailbox: "it@contoso.com", templates: { disabled: template, licensesRemoved: template, activated: template } };
+    const request = { profileId: "p1", stage: "disabled" as const, oktaUserId: null, template };
+
+    await ipc.lifecycleSettings("p1");
+    await ipc.setLifecycleSettings("p1", settings);
+    await ipc.previewManagerEmail(request);
+    await ipc.listStages("p1", true);
+    await ipc.cancelStage(7);
+    await ipc.runStageNow(7);
+    await ipc.runDueStages(null);
+    await ipc.runDueStages("p1");
+    await ipc.planUndo("r1");
+    await ipc.seatHistory("p1", 90);
+
+    expect(seen).toEqual([
+      ["lifecycle_settings", { profileId: "p1" }],
+      ["set_lifecycle_settings", { profileId: "p1", settings }],
+      ["preview_manager_email", { request }],
+      ["list_stages", { profileId: "p1", includeFinished: true }],
+      ["cancel_stage", { stageId: 7 }],
+      ["run_stage_now", { stageId: 7, onProgress: channel }],
+      ["run_due_stages", { profileId: null, onProgress: channel }],
+      ["run_due_stages", { profileId: "p1", onProgress: channel }],
+      ["plan_undo", { runId: "r1" }],
+      ["seat_history", { profileId: "p1", days: 90 }],
+    ]);
+    expect(typeof (seen[1][1].settings as { delaySecs: unknown }).delaySecs, "the delay travels as a JSON number").toBe("number");
+  });
+});

@@ -90,9 +90,9 @@ export function dueRelative(dueAt: string, now: Date): string {
 /** "45 s", "12 min", "5 h", "3 days". */
 export function spanText(secs: number): string {
   if (secs < 60) return `${Math.round(secs)} s`;
-  if (secs < 3_600) return `${Math.floor(secs / 60)} min`;
-  if (secs < 86_400) return `${Math.floor(secs / 3_600)} h`;
-  const days = Math.floor(secs / 86_400);
+  if (secs < 3_570) return `${Math.round(secs / 60)} min`;
+  if (secs < 84_600) return `${Math.round(secs / 3_600)} h`;
+  const days = Math.round(secs / 86_400);
   return `${days} ${days === 1 ? "day" : "days"}`;
 }
 
