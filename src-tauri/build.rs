@@ -53,6 +53,15 @@ const COMMANDS: &[&str] = &[
     "reconcile",
     "test_run",
     "cleanup_test_user",
+    "lifecycle_settings",
+    "set_lifecycle_settings",
+    "preview_manager_email",
+    "list_stages",
+    "cancel_stage",
+    "run_stage_now",
+    "run_due_stages",
+    "plan_undo",
+    "seat_history",
 ];
 
 fn main() {

@@ -3,6 +3,9 @@
 //! When the engine could not open, every command answers with that start-up error ([`AppState`]).
 
 use okta365_engine::dto::{
+    DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, SeatPoint, Stage,
+};
+use okta365_engine::dto::{
     ExportFormat, GroupSetting, GroupsPlan, LicenseAssignment, LicensesView, MicrosoftAdmin,
     MicrosoftAppPlan, MicrosoftAppRequest, MicrosoftAppResult, MicrosoftSignIn,
     MicrosoftSignInRequest, OktaAppPlan, OktaAppRequest, OktaAppResult, PlanRunRequest,
@@ -567,6 +570,106 @@ pub async fn cleanup_test_user(
 ) -> Answer<()> {
     app.engine()?
         .cleanup_test_user(&profile_id, &okta_user_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn lifecycle_settings(
+    app: State<'_, AppState>,
+    profile_id: String,
+) -> Answer<LifecycleSettings> {
+    app.engine()?
+        .lifecycle_settings(&profile_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn set_lifecycle_settings(
+    app: State<'_, AppState>,
+    profile_id: String,
+    settings: LifecycleSettings,
+) -> Answer<LifecycleSettings> {
+    app.engine()?
+        .set_lifecycle_settings(&profile_id, settings)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn preview_manager_email(
+    app: State<'_, AppState>,
+    request: MailPreviewRequest,
+) -> Answer<MailPreview> {
+    app.engine()?
+        .preview_manager_email(request)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn list_stages(
+    app: State<'_, AppState>,
+    profile_id: String,
+    include_finished: bool,
+) -> Answer<Vec<Stage>> {
+    app.engine()?
+        .list_stages(&profile_id, include_finished)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn cancel_stage(app: State<'_, AppState>, stage_id: i64) -> Answer<Stage> {
+    app.engine()?
+        .cancel_stage(stage_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn run_stage_now(
+    app: State<'_, AppState>,
+    stage_id: i64,
+    on_progress: Channel<Progress>,
+) -> Answer<RunSummary> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .run_stage_now(stage_id, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn run_due_stages(
+    app: State<'_, AppState>,
+    profile_id: Option<String>,
+    on_progress: Channel<Progress>,
+) -> Answer<DueReport> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .run_due_stages(profile_id.as_deref(), &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn plan_undo(app: State<'_, AppState>, run_id: String) -> Answer<RunPlan> {
+    app.engine()?
+        .plan_undo(&run_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn seat_history(
+    app: State<'_, AppState>,
+    profile_id: String,
+    days: Option<u32>,
+) -> Answer<Vec<SeatPoint>> {
+    app.engine()?
+        .seat_history(&profile_id, days)
         .await
         .map_err(ApiError::from)
 }

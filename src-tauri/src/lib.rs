@@ -51,6 +51,19 @@ pub fn run() -> Result<i32> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "interrupted runs could not be resumed"),
             }
+            // Delayed stages that came due while the app was closed run now, reported as late
+            // (docs/licensing.md); the front end runs the later ones every 15 s while it is open.
+            match engine.run_due_stages(None, &()).await {
+                Ok(report) if !report.ran.is_empty() => {
+                    tracing::info!(
+                        ran = report.ran.len(),
+                        late = report.late.len(),
+                        "ran due stages"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "due stages could not be run"),
+            }
         }
     });
     let app = tauri::Builder::default()
@@ -124,6 +137,15 @@ pub fn run() -> Result<i32> {
             commands::reconcile,
             commands::test_run,
             commands::cleanup_test_user,
+            commands::lifecycle_settings,
+            commands::set_lifecycle_settings,
+            commands::preview_manager_email,
+            commands::list_stages,
+            commands::cancel_stage,
+            commands::run_stage_now,
+            commands::run_due_stages,
+            commands::plan_undo,
+            commands::seat_history,
         ])
         .build(context)?;
 

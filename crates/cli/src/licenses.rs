@@ -34,6 +34,15 @@ pub enum LicensesCommand {
         #[arg(long, value_name = "P")]
         profile: Option<String>,
     },
+    /// Seats used and bought per SKU over time (one point per SKU after each licensing run).
+    History {
+        /// Only the last N days.
+        #[arg(long, value_name = "N")]
+        days: Option<u32>,
+        /// Profile name or id (default: the active profile).
+        #[arg(long, value_name = "P")]
+        profile: Option<String>,
+    },
     /// Set the usage location given to users who have none (ISO 3166-1 alpha-2, e.g. US); `none`
     /// clears it.
     UsageLocation {
@@ -52,6 +61,27 @@ fn parse_role(value: &str) -> std::result::Result<GroupRole, String> {
 
 pub async fn run(engine: &Engine, json: bool, command: LicensesCommand) -> Result<()> {
     let view = match command {
+        LicensesCommand::History { days, profile } => {
+            let target = target_profile(engine, profile.as_deref()).await?;
+            let points = engine.seat_history(&target.id, days).await?;
+            if json {
+                print_json(&points);
+            } else if points.is_empty() {
+                println!("No seat history yet: it grows with each licensing run.");
+            } else {
+                println!(
+                    "{:<26} {:<24} {:>8} {:>8}",
+                    "taken at", "sku", "used", "bought"
+                );
+                for p in &points {
+                    println!(
+                        "{:<26} {:<24} {:>8} {:>8}",
+                        p.taken_at, p.sku_part_number, p.consumed, p.enabled
+                    );
+                }
+            }
+            return Ok(());
+        }
         LicensesCommand::Sync { profile } => {
             let target = target_profile(engine, profile.as_deref()).await?;
             match progress_sink(json) {

@@ -7,6 +7,7 @@
 
 mod connect;
 mod licenses;
+mod lifecycle;
 mod output;
 mod provisioning;
 mod review;
@@ -78,6 +79,13 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Run one operation for one user (named, or a throwaway test user) and read the account back.
     TestRun(watch::TestRunArgs),
+    /// The licensing lifecycle's settings: the delay before licenses are removed, signing out,
+    /// the sender mailbox and the manager email templates (with a preview).
+    #[command(subcommand)]
+    Lifecycle(lifecycle::LifecycleCommand),
+    /// The delayed stages (license removals of staged deactivations): list, cancel, run now, run due.
+    #[command(subcommand)]
+    Stages(lifecycle::StagesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,6 +286,8 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
         Command::Runs(command) => runs::run(engine, json, command).await?,
         Command::Watch(args) => watch::watch(engine, json, args).await?,
         Command::TestRun(args) => watch::test_run(engine, json, args).await?,
+        Command::Lifecycle(command) => lifecycle::run(engine, json, command).await?,
+        Command::Stages(command) => lifecycle::stages(engine, json, command).await?,
         Command::Review(args) => {
             if !review::run(engine, json, args).await? {
                 return Err(okta365_engine::Error::invalid(

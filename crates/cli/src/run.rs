@@ -1,4 +1,5 @@
-//! `okta365 run member-accounts|profile-sync|guests`: plan a run of one operation for every member (or
+//! `okta365 run member-accounts|profile-sync|guests|licenses|deactivation|activation`: plan a run of one
+//! operation for every member (or
 //! the users named with --user), show it, then apply it after a confirmation (--yes, or a terminal
 //! prompt). Runs left `running` by a crash are resumed first. With --plan only the plan is shown and
 //! stored (to apply later from the app); nothing is written to the tenant.
@@ -7,8 +8,8 @@ use std::io::{IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
 use okta365_engine::{
-    ChangeKind, Engine, Error, OperationId, PlanRunRequest, Result, RunPlan, RunStatus, RunSummary,
-    RunTrigger,
+    ChangeKind, Engine, Error, OperationId, PlanRunRequest, PlannedChange, Result, RunPlan,
+    RunStatus, RunSummary, RunTrigger,
 };
 use serde::Serialize;
 
@@ -23,6 +24,15 @@ pub enum RunOperation {
     ProfileSync,
     /// Invite or link the members of the guests group as guests; remove guests who left it.
     Guests,
+    /// Assign the group's licenses to the linked members (usage location, seats and inherited
+    /// licenses checked per user first).
+    Licenses,
+    /// Staged deactivation of users who left the assignments group: block sign-in, sign out, save
+    /// their licenses, email the manager, and schedule the license removal after the delay.
+    Deactivation,
+    /// Users back in the assignments group: allow sign-in, restore their own licenses, email the
+    /// manager, cancel a pending license removal.
+    Activation,
 }
 
 impl RunOperation {
@@ -31,6 +41,9 @@ impl RunOperation {
             RunOperation::MemberAccounts => OperationId::MemberAccounts,
             RunOperation::ProfileSync => OperationId::ProfileSync,
             RunOperation::Guests => OperationId::Guests,
+            RunOperation::Licenses => OperationId::Licenses,
+            RunOperation::Deactivation => OperationId::Deactivation,
+            RunOperation::Activation => OperationId::Activation,
         }
     }
 }
@@ -98,11 +111,47 @@ pub async fn run(engine: &Engine, json: bool, args: RunArgs) -> Result<()> {
             trigger: RunTrigger::Manual,
         })
         .await?;
+    let hint = format!("okta365 run {} --yes", cli_name(args.operation));
+    apply_planned(
+        engine,
+        json,
+        &resumed,
+        plan,
+        Confirm {
+            plan_only: args.plan,
+            yes: args.yes,
+            confirm_destructive: args.confirm_destructive,
+            apply_hint: &hint,
+        },
+    )
+    .await
+}
+
+/// How `apply_planned` confirms.
+pub(crate) struct Confirm<'a> {
+    /// Only show (and keep) the plan.
+    pub plan_only: bool,
+    /// Apply without asking.
+    pub yes: bool,
+    /// The guard's count, typed back.
+    pub confirm_destructive: Option<u32>,
+    /// The command that applies the plan, for the message after --plan.
+    pub apply_hint: &'a str,
+}
+
+/// Shows a stored plan and applies it after the confirmation: `okta365 run` and `okta365 runs undo`.
+pub(crate) async fn apply_planned(
+    engine: &Engine,
+    json: bool,
+    resumed: &[RunSummary],
+    plan: RunPlan,
+    confirm: Confirm<'_>,
+) -> Result<()> {
     let nothing = plan.changes.is_empty();
-    if args.plan || nothing {
+    if confirm.plan_only || nothing {
         if json {
             print_json(&RunOutput {
-                resumed: &resumed,
+                resumed,
                 plan: &plan,
                 result: None,
             });
@@ -112,9 +161,9 @@ pub async fn run(engine: &Engine, json: bool, args: RunArgs) -> Result<()> {
                 println!("Nothing to change.");
             } else {
                 println!(
-                    "Planned as run {}. Apply it with `okta365 run {} --yes`{}.",
+                    "Planned as run {}. Apply it with `{}`{}.",
                     plan.run_id,
-                    cli_name(args.operation),
+                    confirm.apply_hint,
                     plan.guard
                         .as_ref()
                         .map(|g| format!(" --confirm-destructive {}", g.destructive))
@@ -122,19 +171,19 @@ pub async fn run(engine: &Engine, json: bool, args: RunArgs) -> Result<()> {
                 );
             }
         }
-        if nothing && !args.plan {
+        if nothing && !confirm.plan_only {
             engine.discard_run(&plan.run_id).await.ok();
         }
         return Ok(());
     }
     if let Some(stop) = &plan.guard
-        && args.confirm_destructive != Some(stop.destructive)
+        && confirm.confirm_destructive != Some(stop.destructive)
     {
         if !json {
             print_plan(&mut std::io::stderr(), &plan);
         }
         engine.discard_run(&plan.run_id).await.ok();
-        return Err(match args.confirm_destructive {
+        return Err(match confirm.confirm_destructive {
             None => Error::invalid(format!(
                 "{} Nothing was changed; run again with --confirm-destructive {}.",
                 stop.message, stop.destructive
@@ -146,7 +195,7 @@ pub async fn run(engine: &Engine, json: bool, args: RunArgs) -> Result<()> {
             )),
         });
     }
-    if !args.yes {
+    if !confirm.yes {
         print_plan(&mut std::io::stderr(), &plan);
         eprint!(
             "Make these {} change(s) in Microsoft 365? [y/N] ",
@@ -167,18 +216,18 @@ pub async fn run(engine: &Engine, json: bool, args: RunArgs) -> Result<()> {
     let summary = match progress_sink(json) {
         Some(sink) => {
             engine
-                .apply_run(&plan.run_id, args.confirm_destructive, &sink)
+                .apply_run(&plan.run_id, confirm.confirm_destructive, &sink)
                 .await?
         }
         None => {
             engine
-                .apply_run(&plan.run_id, args.confirm_destructive, &())
+                .apply_run(&plan.run_id, confirm.confirm_destructive, &())
                 .await?
         }
     };
     if json {
         print_json(&RunOutput {
-            resumed: &resumed,
+            resumed,
             plan: &plan,
             result: Some(&summary),
         });
@@ -199,6 +248,9 @@ fn cli_name(op: RunOperation) -> &'static str {
         RunOperation::MemberAccounts => "member-accounts",
         RunOperation::ProfileSync => "profile-sync",
         RunOperation::Guests => "guests",
+        RunOperation::Licenses => "licenses",
+        RunOperation::Deactivation => "deactivation",
+        RunOperation::Activation => "activation",
     }
 }
 
@@ -211,6 +263,59 @@ fn kind_word(kind: ChangeKind) -> &'static str {
         ChangeKind::LinkGuest => "link guest",
         ChangeKind::DeleteUser => "delete",
         ChangeKind::DisableUser => "disable",
+        ChangeKind::EnableUser => "enable",
+        ChangeKind::SetUsageLocation => "location",
+        ChangeKind::AssignLicense => "license +",
+        ChangeKind::RemoveLicenses => "license −",
+        ChangeKind::RevokeSessions => "sign out",
+        ChangeKind::SnapshotLicenses => "snapshot",
+        ChangeKind::EmailManager => "email",
+        ChangeKind::ScheduleStage => "schedule",
+        ChangeKind::CancelStage => "unschedule",
+    }
+}
+
+/// The particulars of a licensing-lifecycle change in words (docs/licensing.md, `detail`).
+fn detail_words(c: &PlannedChange) -> Option<String> {
+    let detail = c.detail.as_ref()?;
+    let skus = |key: &str| -> Option<String> {
+        let list = detail.get(key)?.as_array()?;
+        Some(
+            list.iter()
+                .map(|l| {
+                    let name = l
+                        .get("skuPartNumber")
+                        .and_then(|v| v.as_str())
+                        .or_else(|| l.get("skuId").and_then(|v| v.as_str()))
+                        .unwrap_or("?");
+                    let disabled = l
+                        .get("disabledPlanNames")
+                        .or_else(|| l.get("disabledPlans"))
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().filter_map(|p| p.as_str()).collect::<Vec<_>>())
+                        .unwrap_or_default();
+                    if disabled.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{name} without {}", disabled.join(", "))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    };
+    let text = |key: &str| detail.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    match c.kind {
+        ChangeKind::AssignLicense => skus("add").map(|s| format!("add {s}")),
+        ChangeKind::RemoveLicenses => skus("remove").map(|s| format!("remove {s}")),
+        ChangeKind::EmailManager => Some(format!(
+            "{} email: {}",
+            text("stage").unwrap_or_default(),
+            text("subject").unwrap_or_default()
+        )),
+        ChangeKind::ScheduleStage => text("dueAt").map(|d| format!("licenses removed at {d}")),
+        ChangeKind::CancelStage => text("dueAt").map(|d| format!("was due {d}")),
+        _ => None,
     }
 }
 
@@ -235,7 +340,9 @@ pub(crate) fn print_plan(out: &mut dyn Write, plan: &RunPlan) {
             kind_word(c.kind),
             c.user_label,
             c.target,
-            if fields.is_empty() || c.kind == ChangeKind::CreateUser {
+            if let Some(words) = detail_words(c) {
+                format!("  ({words})")
+            } else if fields.is_empty() || c.kind == ChangeKind::CreateUser {
                 String::new()
             } else {
                 format!("  ({})", fields.join(", "))

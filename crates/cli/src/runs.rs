@@ -5,7 +5,9 @@ use okta365_engine::{
     Engine, Error, ExportFormat, OperationId, Result, RunFilter, RunStatus, RunSummary,
 };
 
-use crate::run::print_summary;
+use std::io::IsTerminal;
+
+use crate::run::{Confirm, apply_planned, print_summary};
 use crate::setup_groups::{print_json, progress_sink, target_profile};
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +34,25 @@ pub enum RunsCommand {
     },
     /// Resume the runs a crash left running: interrupted writes are checked on the tenant first.
     Resume,
+    /// Undo a finished run: plan its inverse (re-enable what it disabled, give back the licenses it
+    /// removed, remove the ones it added, cancel the stage it scheduled), show it, and apply it after a
+    /// confirmation (or --yes). Emails already sent are listed as not undoable.
+    Undo(UndoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The run to undo.
+    run: String,
+    /// Only plan: show (and store) the undo plan; write nothing.
+    #[arg(long)]
+    plan: bool,
+    /// Apply without asking.
+    #[arg(long)]
+    yes: bool,
+    /// Confirm an undo plan the blast-radius guard stopped: the number of destructive changes it shows.
+    #[arg(long, value_name = "N")]
+    confirm_destructive: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -150,6 +171,29 @@ pub async fn run(engine: &Engine, json: bool, command: RunsCommand) -> Result<()
                 println!("Deleted run {run}.");
             }
         }
+        RunsCommand::Undo(args) => {
+            if !args.plan && !args.yes && !std::io::stdin().is_terminal() {
+                return Err(Error::invalid(
+                    "Applying an undo needs a confirmation and standard input is not a terminal; nothing \
+                     was changed. Review it with --plan, then run again with --yes.",
+                ));
+            }
+            let plan = engine.plan_undo(&args.run).await?;
+            let hint = format!("okta365 runs undo {} --yes", args.run);
+            apply_planned(
+                engine,
+                json,
+                &[],
+                plan,
+                Confirm {
+                    plan_only: args.plan,
+                    yes: args.yes,
+                    confirm_destructive: args.confirm_destructive,
+                    apply_hint: &hint,
+                },
+            )
+            .await?;
+        }
         RunsCommand::Resume => {
             let resumed = match progress_sink(json) {
                 Some(sink) => engine.resume_runs(&sink).await?,
@@ -184,5 +228,11 @@ fn print_list(runs: &[RunSummary]) {
             r.failed,
             r.created_at
         );
+        if let Some(of) = &r.undo_of {
+            println!("      undoes run {of}");
+        }
+        if let Some(by) = &r.undone_by {
+            println!("      undone by run {by}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! `okta365 watch`: provisioning from the Okta System Log, headless. At start the runs a crash left
 //! behind are resumed; then every `pollIntervalSecs` the System Log is polled (membership and profile
 //! events become runs, applied unless the blast-radius guard stops them) and every
-//! `reconcileEveryMins` (when set) every member is reconciled. One line per round on stderr; with
+//! `reconcileEveryMins` (when set) every member is reconciled, and each round runs the delayed stages
+//! that came due (the license removals of staged deactivations; late ones are reported). One line per round on stderr; with
 //! `--json` one JSON object per round on stdout too. SIGTERM or Ctrl-C stops it between rounds.
 //!
 //! `okta365 test-run`: the one-click test run for one user (named, or a throwaway test user), with an
@@ -16,7 +17,7 @@ use std::{
 };
 
 use clap::{ArgGroup, Args, ValueEnum};
-use okta365_engine::{Engine, OperationId, Result, RunStatus, RunSummary, TestRunRequest};
+use okta365_engine::{Engine, OperationId, Result, RunStatus, RunSummary, Stage, TestRunRequest};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -40,6 +41,10 @@ struct Round {
     events: Option<u32>,
     runs: Vec<RunSummary>,
     reconciled: Option<Vec<RunSummary>>,
+    /// Delayed stages that came due and ran this round (license removals of staged deactivations).
+    stages: Vec<RunSummary>,
+    /// Of those, the ones that ran late (came due while nothing ran), with how late.
+    late: Vec<Stage>,
     cursor: Option<String>,
     error: Option<String>,
 }
@@ -118,6 +123,8 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
             events: None,
             runs: Vec::new(),
             reconciled: None,
+            stages: Vec::new(),
+            late: Vec::new(),
             cursor: None,
             error: None,
         };
@@ -159,6 +166,31 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
                     line.push_str(&format!("; reconcile failed: {e}"));
                     out.error.get_or_insert_with(|| e.to_string());
                 }
+            }
+        }
+        let due = match progress_sink(json) {
+            Some(sink) => engine.run_due_stages(Some(&profile.id), &sink).await,
+            None => engine.run_due_stages(Some(&profile.id), &()).await,
+        };
+        match due {
+            Ok(report) => {
+                if !report.ran.is_empty() {
+                    line.push_str(&format!("; due stages: {}", describe(&report.ran)));
+                }
+                for stage in &report.late {
+                    line.push_str(&format!(
+                        "; the license removal of {} ran {} late",
+                        stage.user_label,
+                        crate::lifecycle::duration_words(stage.late_secs.unwrap_or(0).max(0) as u64)
+                    ));
+                }
+                out.stages = report.ran;
+                out.late = report.late;
+            }
+            Err(e) if args.once => return Err(e),
+            Err(e) => {
+                line.push_str(&format!("; due stages failed: {e}"));
+                out.error.get_or_insert_with(|| e.to_string());
             }
         }
         eprintln!("{line}");
