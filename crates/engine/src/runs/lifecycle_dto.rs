@@ -68,6 +68,7 @@ pub struct MailTemplates {
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleSettings {
     /// Seconds between disabling an account and removing its licenses (1 s to 10 years).
+    #[ts(type = "number")]
     pub delay_secs: u64,
     /// Whether disabling also revokes the user's sign-in sessions.
     pub revoke_sessions: bool,

@@ -8,7 +8,7 @@ export type LifecycleSettings = {
 /**
  * Seconds between disabling an account and removing its licenses (1 s to 10 years).
  */
-delaySecs: bigint, 
+delaySecs: number, 
 /**
  * Whether disabling also revokes the user's sign-in sessions.
  */
