@@ -139,3 +139,36 @@ pub fn insert_stage(
     };
     env.store().insert_stage(&record).unwrap()
 }
+
+/// A Graph POST with the demo app's own token.
+pub async fn graph_post(env: &Env, path: &str, body: Value) -> Value {
+    let creds = okta365_sandbox::mint_demo_credentials(&env.sandbox.urls().base)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(env.url(&format!("{}/oauth2/v2.0/token", creds.entra_tenant_id)))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.entra_client_id.as_str()),
+            ("client_secret", creds.entra_client_secret.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = http
+        .post(env.url(&format!("v1.0/{}", path.trim_start_matches('/'))))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
