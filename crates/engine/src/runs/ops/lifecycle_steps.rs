@@ -721,7 +721,7 @@ async fn current_step(ctx: &RunContext, change: &PlannedChange) -> Result<Option
             let mut runs = store.runs_with_status("running")?;
             runs.extend(store.runs_with_status("interrupted")?);
             runs.retain(|r| r.profile_id == profile);
-            runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
             for run in runs {
                 if let Some(step) = store.run_steps(run.id)?.into_iter().find(|s| {
                     s.seq == seq
