@@ -351,10 +351,11 @@ impl Engine {
             plan.operation,
             OperationId::Licenses | OperationId::Deactivation | OperationId::Activation
         );
-        if licensing && steps.iter().any(|s| s.status == "done") {
-            if let Err(e) = self.record_seats(&ctx.profile, Some(run_id)).await {
-                tracing::warn!(%run_id, error = %e, "the seats after a run could not be recorded");
-            }
+        if licensing
+            && steps.iter().any(|s| s.status == "done")
+            && let Err(e) = self.record_seats(&ctx.profile, Some(run_id)).await
+        {
+            tracing::warn!(%run_id, error = %e, "the seats after a run could not be recorded");
         }
     }
 }
