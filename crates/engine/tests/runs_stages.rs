@@ -236,3 +236,50 @@ async fn a_due_stage_whose_user_is_back_in_the_group_is_cancelled() {
         "the licenses are kept"
     );
 }
+
+#[tokio::test]
+async fn a_stage_whose_run_fails_is_failed_and_keeps_its_run() {
+    let env = Env::new().await;
+    let id = env.profile.id.clone();
+    leave_group(&env, ISABELLA).await;
+    let stage = insert_stage(
+        &env,
+        ISABELLA,
+        ISABELLA_ENTRA,
+        "isabella.singh@corp.example",
+        -5,
+    );
+    env.control(
+        "faults",
+        serde_json::json!({
+            "status": 503,
+            "count": 50,
+            "path_prefix": format!("/v1.0/users/{ISABELLA_ENTRA}/assignLicense"),
+            "method": "POST",
+        }),
+    )
+    .await;
+    let report = env.engine.run_due_stages(Some(&id), &()).await.unwrap();
+    assert_eq!(report.ran.len(), 1);
+    assert_eq!(report.ran[0].status, RunStatus::Failed, "{report:?}");
+    assert!(report.late.is_empty(), "5 s past due is on time");
+    let s = env
+        .engine
+        .list_stages(&id, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == stage)
+        .unwrap();
+    assert_eq!(s.status, StageStatus::Failed);
+    assert_eq!(s.run_id.as_deref(), Some(report.ran[0].run_id.as_str()));
+    assert!(
+        entra_user(&env, ISABELLA_ENTRA)
+            .await
+            .1
+            .contains(&ENTERPRISEPACK.to_owned()),
+        "nothing was removed"
+    );
+    let e = env.engine.run_stage_now(stage, &()).await.unwrap_err();
+    assert!(e.to_string().contains("is failed"), "{e}");
+}
