@@ -283,3 +283,104 @@ async fn a_stage_whose_run_fails_is_failed_and_keeps_its_run() {
     let e = env.engine.run_stage_now(stage, &()).await.unwrap_err();
     assert!(e.to_string().contains("is failed"), "{e}");
 }
+
+const CHILD_STAGE: &str = "OKTA365_TEST_CHILD_STAGE";
+const CHILD_DIR: &str = "OKTA365_TEST_CHILD_DIR";
+
+/// The child: runs the stage named in the environment now (a no-op in a normal test run).
+#[tokio::test]
+async fn child_stage_now() {
+    let (Ok(stage), Ok(dir)) = (std::env::var(CHILD_STAGE), std::env::var(CHILD_DIR)) else {
+        return;
+    };
+    let engine =
+        okta365_engine::Engine::open(okta365_engine::Paths::at(std::path::Path::new(&dir)))
+            .await
+            .unwrap();
+    engine
+        .run_stage_now(stage.parse().unwrap(), &())
+        .await
+        .unwrap();
+    eprintln!("child finished without pausing");
+}
+
+#[tokio::test]
+async fn a_stage_run_killed_mid_write_is_finished_by_resume() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new().await;
+    let id = env.profile.id.clone();
+    leave_group(&env, ISABELLA).await;
+    let stage = insert_stage(
+        &env,
+        ISABELLA,
+        ISABELLA_ENTRA,
+        "isabella.singh@corp.example",
+        400 * DAY,
+    );
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_stage_now",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_STAGE, stage.to_string())
+        .env(CHILD_DIR, env.dir.path())
+        .env("OKTA365_TEST_PAUSE_BEFORE_STEP", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("paused at step") || line.contains("child finished") {
+                let _ = tx.send(line);
+                return;
+            }
+            seen.push(line);
+        }
+        let _ = tx.send(format!("the child ended: {}", seen.join("\n")));
+    });
+    let line =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
+            .await
+            .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = line.unwrap();
+    assert!(line.contains("paused at step 1"), "{line}");
+
+    let running = env.engine.list_stages(&id, false).await.unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!(
+        running[0].status,
+        StageStatus::Running,
+        "the crash leaves it running"
+    );
+    let run_id = running[0].run_id.clone().expect("with its run");
+    assert!(
+        entra_user(&env, ISABELLA_ENTRA)
+            .await
+            .1
+            .contains(&ENTERPRISEPACK.to_owned()),
+        "the write was not sent"
+    );
+
+    let resumed = env.engine.resume_runs(&()).await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].run_id, run_id);
+    assert_eq!(resumed[0].status, RunStatus::Succeeded);
+    let s = env
+        .engine
+        .list_stages(&id, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == stage)
+        .unwrap();
+    assert_eq!(s.status, StageStatus::Done, "resume finished the stage");
+    assert!(entra_user(&env, ISABELLA_ENTRA).await.1.is_empty());
+}
