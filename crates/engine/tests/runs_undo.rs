@@ -1,5 +1,6 @@
 //! Undo against a real sandbox tenant on loopback, a real SQLite file and the real OS keychain: the undo
-//! of a licenses run removes exactly the SKUs it added; the undo of a deactivation enables the account
+//! of a licenses run removes exactly the SKUs it added, assigns a replaced SKU back with its old disabled
+//! plans, and leaves alone what was already so when the run applied it; the undo of a deactivation enables the account
 //! and cancels the pending stage, or gives the removed licenses back once the stage ran; a profile sync
 //! is undone to the old values; a planned run, an undo run and a run already undone are refused. Run
 //! inside a D-Bus session with an unlocked gnome-keyring, as `scripts/test` does.
@@ -9,7 +10,7 @@ mod stages_common;
 
 use okta365_engine::{
     ChangeKind, GroupRole, LicenseAssignment, OperationId, PlanRunRequest, RunFilter, RunPlan,
-    RunStatus, RunSummary, RunTrigger, StageStatus,
+    RunStatus, RunSummary, RunTrigger, StageStatus, StepStatus,
 };
 use serde_json::json;
 use setup_common::Env;
@@ -257,4 +258,166 @@ async fn undoing_a_profile_sync_restores_the_old_values() {
     apply(&env, &undo).await;
     let after = graph_get(&env, &format!("users/{TARIQ_ENTRA}?$select=id,jobTitle")).await;
     assert_eq!(after["jobTitle"], old, "the old value is back");
+}
+
+/// TEAMS1, a service plan of ENTERPRISEPACK.
+const TEAMS1: &str = "57ff2da0-773e-42df-b2af-ffb7a2317929";
+
+/// The disabled plans of a user's direct license of `sku` (lower case), `None` when not held directly.
+async fn direct_plans(env: &Env, id: &str, sku: &str) -> Option<Vec<String>> {
+    let u = graph_get(
+        env,
+        &format!("users/{id}?$select=id,licenseAssignmentStates"),
+    )
+    .await;
+    u["licenseAssignmentStates"]
+        .as_array()?
+        .iter()
+        .find(|s| {
+            s["assignedByGroup"].is_null()
+                && s["skuId"]
+                    .as_str()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(sku))
+        })
+        .map(|s| {
+            s["disabledPlans"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| p.as_str().map(str::to_ascii_lowercase))
+                .collect()
+        })
+}
+
+#[tokio::test]
+async fn undoing_a_replaced_license_assigns_it_back_with_the_old_disabled_plans() {
+    let env = linked(TARIQ).await;
+    // Tariq holds ENTERPRISEPACK directly without Teams; the mapping wants it whole.
+    graph_post(
+        &env,
+        &format!("users/{TARIQ_ENTRA}/assignLicense"),
+        json!({ "addLicenses": [{ "skuId": ENTERPRISEPACK, "disabledPlans": [TEAMS1] }], "removeLicenses": [] }),
+    )
+    .await;
+    let licenses = plan(&env, OperationId::Licenses, TARIQ).await;
+    assert_eq!(
+        kinds(&licenses),
+        vec![ChangeKind::AssignLicense],
+        "{licenses:?}"
+    );
+    let entry = &licenses.changes[0].detail.as_ref().unwrap()["add"][0];
+    assert_eq!(
+        entry["skuId"].as_str().unwrap().to_ascii_lowercase(),
+        ENTERPRISEPACK
+    );
+    assert_eq!(
+        entry["replaces"]["disabledPlans"],
+        json!([TEAMS1]),
+        "the plans held before are recorded: {entry}"
+    );
+    let run = apply(&env, &licenses).await;
+    assert_eq!(
+        direct_plans(&env, TARIQ_ENTRA, ENTERPRISEPACK).await,
+        Some(vec![]),
+        "the mapping's plans replaced the old ones"
+    );
+
+    let undo = env.engine.plan_undo(&run.run_id).await.unwrap();
+    assert_eq!(
+        kinds(&undo),
+        vec![ChangeKind::AssignLicense],
+        "a replaced SKU is assigned back, not removed: {undo:?}"
+    );
+    let back = &undo.changes[0].detail.as_ref().unwrap()["add"][0];
+    assert_eq!(back["disabledPlans"], json!([TEAMS1]), "{back}");
+    apply(&env, &undo).await;
+    assert_eq!(
+        direct_plans(&env, TARIQ_ENTRA, ENTERPRISEPACK).await,
+        Some(vec![TEAMS1.to_owned()]),
+        "the license is still held, with its old disabled plans"
+    );
+}
+
+#[tokio::test]
+async fn a_change_already_made_when_the_run_applied_it_is_not_undone() {
+    let env = linked(TARIQ).await;
+    let licenses = plan(&env, OperationId::Licenses, TARIQ).await;
+    assert_eq!(
+        kinds(&licenses),
+        vec![ChangeKind::AssignLicense],
+        "{licenses:?}"
+    );
+    // Someone assigns the same license between the plan and the apply.
+    graph_post(
+        &env,
+        &format!("users/{TARIQ_ENTRA}/assignLicense"),
+        json!({ "addLicenses": [{ "skuId": ENTERPRISEPACK, "disabledPlans": [] }], "removeLicenses": [] }),
+    )
+    .await;
+    let run = apply(&env, &licenses).await;
+    let detail = env.engine.run_detail(&run.run_id).await.unwrap();
+    assert_eq!(
+        detail.steps[0].status,
+        StepStatus::Superseded,
+        "{:?}",
+        detail.steps
+    );
+
+    let undo = env.engine.plan_undo(&run.run_id).await.unwrap();
+    assert!(undo.changes.is_empty(), "nothing to take back: {undo:?}");
+    let skipped = undo
+        .skipped
+        .iter()
+        .find(|s| s.kind == ChangeKind::AssignLicense)
+        .expect("the superseded assignment is listed");
+    assert!(
+        skipped
+            .warning
+            .as_deref()
+            .is_some_and(|w| w.contains("already so")),
+        "{skipped:?}"
+    );
+    env.engine.discard_run(&undo.run_id).await.unwrap();
+    assert!(
+        entra_user(&env, TARIQ_ENTRA)
+            .await
+            .1
+            .contains(&ENTERPRISEPACK.to_owned()),
+        "the license stays"
+    );
+
+    // The same for an account someone disabled between the plan and the apply.
+    leave_group(&env, TARIQ).await;
+    let deactivation = plan(&env, OperationId::Deactivation, TARIQ).await;
+    assert!(
+        kinds(&deactivation).contains(&ChangeKind::DisableUser),
+        "{deactivation:?}"
+    );
+    graph_patch(
+        &env,
+        &format!("users/{TARIQ_ENTRA}"),
+        json!({ "accountEnabled": false }),
+    )
+    .await;
+    let run = apply(&env, &deactivation).await;
+    let undo = env.engine.plan_undo(&run.run_id).await.unwrap();
+    assert!(
+        !kinds(&undo).contains(&ChangeKind::EnableUser),
+        "the account was disabled by someone else: {undo:?}"
+    );
+    assert!(
+        undo.skipped
+            .iter()
+            .any(|s| s.kind == ChangeKind::DisableUser
+                && s.warning
+                    .as_deref()
+                    .is_some_and(|w| w.contains("already so"))),
+        "{:?}",
+        undo.skipped
+    );
+    assert!(
+        kinds(&undo).contains(&ChangeKind::CancelStage),
+        "the stage it scheduled is still cancelled: {undo:?}"
+    );
 }

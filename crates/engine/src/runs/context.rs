@@ -78,6 +78,8 @@ pub struct RunContext {
     /// Manager-email steps of the run being resumed whose sending could not be checked (the sender's
     /// Sent Items unreadable): failed, never sent again.
     pub(crate) unverified_emails: std::sync::Mutex<std::collections::HashSet<u32>>,
+    /// The run being applied or resumed (set by the journal; `None` while planning).
+    pub(crate) run_id: Option<uuid::Uuid>,
 }
 
 impl RunContext {
@@ -127,6 +129,7 @@ impl RunContext {
             guest_links,
             default_usage_location: usage,
             unverified_emails: Default::default(),
+            run_id: None,
         })
     }
 

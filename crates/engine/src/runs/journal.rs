@@ -481,8 +481,15 @@ impl Engine {
         scope: &Scope,
     ) -> Result<RunPlan> {
         let planned = ops::plan(operation, ctx, scope).await?;
-        self.record_plan(ctx, operation, trigger, scope, planned, PlanOptions::default())
-            .await
+        self.record_plan(
+            ctx,
+            operation,
+            trigger,
+            scope,
+            planned,
+            PlanOptions::default(),
+        )
+        .await
     }
 
     /// Numbers the changes of `planned`, applies the guard (unless `options.skip_guard`) and stores
@@ -633,7 +640,10 @@ impl Engine {
         }
         let profile = self.find_by_id(record.profile_id).await?;
         let ctx = match RunContext::load(self, profile).await {
-            Ok(ctx) => ctx,
+            Ok(ctx) => RunContext {
+                run_id: Some(id),
+                ..ctx
+            },
             Err(e) => {
                 self.db(move |store| store.set_run_status(id, "interrupted"))
                     .await?;
@@ -751,7 +761,10 @@ impl Engine {
                 Err(_) => continue,
             };
             let ctx = match RunContext::load(self, profile).await {
-                Ok(ctx) => ctx,
+                Ok(ctx) => RunContext {
+                    run_id: Some(id),
+                    ..ctx
+                },
                 Err(e) => {
                     tracing::warn!(run_id = %id, error = %e, "an interrupted run cannot be resumed now");
                     self.db(move |store| store.set_run_status(id, "interrupted"))
@@ -778,8 +791,11 @@ impl Engine {
                 match ops::found(plan.operation, &ctx, change).await {
                     Ok(Some(found)) => {
                         tracing::info!(run_id = %id, seq, "resume: the interrupted write is on the tenant");
+                        // `resumed`: the write this run sent before the interruption is on the tenant
+                        // (the run made the change; an undo takes it back).
                         let result = StepResult {
                             request: Value::Null,
+                            response: json!({ "found": found, "resumed": true }),
                             ..StepResult::superseded(
                                 found.clone(),
                                 ops::link_from_found(change, &found),

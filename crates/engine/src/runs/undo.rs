@@ -1,8 +1,10 @@
 //! Undo (docs/licensing.md "Undo"): the inverse of a finished run as a new plan of the same operation
 //! (trigger `undo`, linked to the run it undoes), built from the run's `done` / `superseded` steps — and,
 //! for a deactivation, those of the stage runs it scheduled — in reverse order. Kinds without an
-//! inverse (emails, sign-outs, snapshots, creations, links) are listed as skipped with the reason. The
-//! plan is guarded and applied like any other.
+//! inverse (emails, sign-outs, snapshots, creations, links) are listed as skipped with the reason, and so
+//! is a write the live re-check found already made (`superseded`: the run changed nothing). A license
+//! the run assigned over the same SKU held with other disabled plans is assigned back with those plans,
+//! never removed. The plan is guarded and applied like any other.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -35,26 +37,55 @@ const RESCHEDULE_SECS: i64 = 60;
 struct Made {
     run_id: Uuid,
     change: PlannedChange,
+    /// The step was `superseded` by the live re-check before its write: the tenant was already so,
+    /// and this run changed nothing. (A step a resume found on the tenant is the run's own write,
+    /// journaled with `"resumed": true`, and counts as made.)
+    already_so: bool,
+}
+
+/// Whether a `superseded` step's response says a resume found the run's own interrupted write.
+fn resumed(step: &RunStepRecord) -> bool {
+    step.response
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .and_then(|r| r.get("resumed").and_then(Value::as_bool))
+        .unwrap_or(false)
 }
 
 /// The changes a run made (`done` or `superseded`), in order.
 fn made(record: &RunRecord, steps: &[RunStepRecord]) -> Result<Vec<Made>> {
     let plan = stored_plan(record)?;
-    let status: HashMap<i64, &str> = steps.iter().map(|s| (s.seq, s.status.as_str())).collect();
+    let by_seq: HashMap<i64, &RunStepRecord> = steps.iter().map(|s| (s.seq, s)).collect();
     Ok(plan
         .changes
         .into_iter()
-        .filter(|c| {
-            matches!(
-                status.get(&i64::from(c.seq)),
-                Some(&"done") | Some(&"superseded")
-            )
-        })
-        .map(|change| Made {
-            run_id: record.id,
-            change,
+        .filter_map(|change| {
+            let step = by_seq.get(&i64::from(change.seq))?;
+            let already_so = match step.status.as_str() {
+                "done" => false,
+                "superseded" => !resumed(step),
+                _ => return None,
+            };
+            Some(Made {
+                run_id: record.id,
+                change,
+                already_so,
+            })
         })
         .collect())
+}
+
+/// Whether undoing a change of this kind would write to the tenant (kinds an undo inverts there).
+fn writes_tenant(kind: ChangeKind) -> bool {
+    matches!(
+        kind,
+        ChangeKind::EnableUser
+            | ChangeKind::DisableUser
+            | ChangeKind::AssignLicense
+            | ChangeKind::RemoveLicenses
+            | ChangeKind::SetUsageLocation
+            | ChangeKind::UpdateUser
+    )
 }
 
 fn entra_id(change: &PlannedChange) -> Option<String> {
@@ -73,15 +104,22 @@ fn detail_entra(change: &PlannedChange) -> Value {
     }
 }
 
-/// What undoing one change needs: the inverse change, or why there is none.
+/// What undoing one change needs: the inverse change(s), or why there is none.
 enum Inverse {
     Change(PlannedChange),
+    Changes(Vec<PlannedChange>),
     Skip(String),
     Nothing,
 }
 
+/// The reason a superseded step is not undone.
+const ALREADY_SO: &str = "It was already so when the run applied it; the run changed nothing, so there is nothing to undo";
+
 fn inverse(made: &Made, stages: &[StageRecord], now: Timestamp) -> Inverse {
     let c = &made.change;
+    if made.already_so && writes_tenant(c.kind) {
+        return Inverse::Skip(ALREADY_SO.into());
+    }
     let base = |kind: ChangeKind, fields: Vec<FieldChange>, detail: Value| PlannedChange {
         seq: 0,
         okta_user_id: c.okta_user_id.clone(),
@@ -138,7 +176,11 @@ fn inverse(made: &Made, stages: &[StageRecord], now: Timestamp) -> Inverse {
             if added.is_empty() {
                 return Inverse::Skip("The run recorded no license it added".into());
             }
-            let remove: Vec<Value> = added
+            // A SKU the user already held directly with other disabled plans (`replaces`) is
+            // assigned back with those plans; only the SKUs the run added are removed.
+            let (replaced, new): (Vec<&Value>, Vec<&Value>) =
+                added.iter().partition(|l| l.get("replaces").is_some());
+            let remove: Vec<Value> = new
                 .iter()
                 .map(|l| {
                     json!({
@@ -148,11 +190,43 @@ fn inverse(made: &Made, stages: &[StageRecord], now: Timestamp) -> Inverse {
                     })
                 })
                 .collect();
-            let mut detail = json!({ "remove": remove });
-            if let Some(id) = entra_id(c) {
-                detail["entraId"] = json!(id);
+            let restore: Vec<Value> = replaced
+                .iter()
+                .map(|l| {
+                    json!({
+                        "skuId": l.get("skuId").cloned().unwrap_or(Value::Null),
+                        "skuPartNumber": l.get("skuPartNumber").cloned().unwrap_or(Value::Null),
+                        "disabledPlans": l
+                            .get("replaces")
+                            .and_then(|r| r.get("disabledPlans"))
+                            .cloned()
+                            .unwrap_or_else(|| json!([])),
+                        "disabledPlanNames": [],
+                    })
+                })
+                .collect();
+            let with_entra = |mut detail: Value| {
+                if let Some(id) = entra_id(c) {
+                    detail["entraId"] = json!(id);
+                }
+                detail
+            };
+            let mut changes = Vec::new();
+            if !remove.is_empty() {
+                changes.push(base(
+                    ChangeKind::RemoveLicenses,
+                    Vec::new(),
+                    with_entra(json!({ "remove": remove })),
+                ));
             }
-            Inverse::Change(base(ChangeKind::RemoveLicenses, Vec::new(), detail))
+            if !restore.is_empty() {
+                changes.push(base(
+                    ChangeKind::AssignLicense,
+                    Vec::new(),
+                    with_entra(json!({ "add": restore, "source": "undo" })),
+                ));
+            }
+            Inverse::Changes(changes)
         }
         ChangeKind::ScheduleStage => {
             let stage = stages.iter().find(|s| {
@@ -327,6 +401,7 @@ impl Engine {
         for m in made_all.iter().rev() {
             match inverse(m, &stages, now) {
                 Inverse::Change(c) => planned.changes.push(c),
+                Inverse::Changes(cs) => planned.changes.extend(cs),
                 Inverse::Skip(reason) => planned.skipped.push(skipped_of(m, reason)),
                 Inverse::Nothing => {}
             }

@@ -142,6 +142,16 @@ pub fn insert_stage(
 
 /// A Graph POST with the demo app's own token.
 pub async fn graph_post(env: &Env, path: &str, body: Value) -> Value {
+    graph_send(env, reqwest::Method::POST, path, body).await
+}
+
+/// A Graph PATCH with the demo app's own token.
+pub async fn graph_patch(env: &Env, path: &str, body: Value) -> Value {
+    graph_send(env, reqwest::Method::PATCH, path, body).await
+}
+
+/// A Graph write with the demo app's own token; asserts it succeeded.
+pub async fn graph_send(env: &Env, method: reqwest::Method, path: &str, body: Value) -> Value {
     let creds = okta365_sandbox::mint_demo_credentials(&env.sandbox.urls().base)
         .await
         .unwrap();
@@ -161,7 +171,10 @@ pub async fn graph_post(env: &Env, path: &str, body: Value) -> Value {
         .await
         .unwrap();
     let resp = http
-        .post(env.url(&format!("v1.0/{}", path.trim_start_matches('/'))))
+        .request(
+            method,
+            env.url(&format!("v1.0/{}", path.trim_start_matches('/'))),
+        )
         .bearer_auth(token["access_token"].as_str().unwrap())
         .json(&body)
         .send()

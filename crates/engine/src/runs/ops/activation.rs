@@ -3,7 +3,8 @@
 //! is pending), `enableUser` (when disabled), `setUsageLocation`? (pre-flight), `assignLicense` of the
 //! snapshot's SKUs the user lacks (source `snapshot`; the group's mapping when there is no snapshot to
 //! restore, source `mapping`; seats checked as for licenses) and `emailManager` (stage `activated`).
-//! The snapshot is marked restored once its `assignLicense` is done.
+//! The snapshot is marked restored once its `assignLicense` is done, or, when the user still holds
+//! every license of the snapshot, once the user's enable (else the stage's cancellation) is done.
 
 use okta365_graph::licenses::AssignedLicense;
 use serde_json::json;
@@ -70,24 +71,6 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             continue;
         }
         let upn = user.user_principal_name.clone();
-        if let Some(stage) = &pending {
-            planned.changes.push(change(
-                &okta_id,
-                &label,
-                ChangeKind::CancelStage,
-                &upn,
-                json!({ "stageId": stage.id, "dueAt": stage.due_at.to_string() }),
-            ));
-        }
-        if disabled {
-            planned.changes.push(change(
-                &okta_id,
-                &label,
-                ChangeKind::EnableUser,
-                &upn,
-                json!({ "entraId": user.id }),
-            ));
-        }
         let snapshot = snapshot.filter(|s| s.restored_at.is_none());
         let (wanted, source) = match &snapshot {
             Some(s) => (
@@ -102,6 +85,36 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             ),
             None => (inputs.mapping.clone(), "mapping"),
         };
+        // The user still holds every license of the snapshot: nothing is assigned, so the user's last
+        // change here (the enable, else the cancellation) marks the snapshot restored once done; a later
+        // deactivation then saves the licenses afresh.
+        let restores = snapshot.is_some() && lifecycle_steps::needs(&user, &wanted).add.is_empty();
+        if let Some(stage) = &pending {
+            let mut detail = json!({ "stageId": stage.id, "dueAt": stage.due_at.to_string() });
+            if restores && !disabled {
+                detail[lifecycle_steps::RESTORES_SNAPSHOT] = json!(true);
+            }
+            planned.changes.push(change(
+                &okta_id,
+                &label,
+                ChangeKind::CancelStage,
+                &upn,
+                detail,
+            ));
+        }
+        if disabled {
+            let mut detail = json!({ "entraId": user.id });
+            if restores {
+                detail[lifecycle_steps::RESTORES_SNAPSHOT] = json!(true);
+            }
+            planned.changes.push(change(
+                &okta_id,
+                &label,
+                ChangeKind::EnableUser,
+                &upn,
+                detail,
+            ));
+        }
         super::licenses::plan_user(
             ctx,
             &mut inputs,

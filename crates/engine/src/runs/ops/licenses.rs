@@ -165,7 +165,23 @@ pub(crate) fn plan_user(
             okta_id, label, user, &code,
         ));
     }
-    let add: Vec<Value> = needs.add.iter().map(|l| inputs.add_entry(l)).collect();
+    // A SKU held directly with other disabled plans is replaced: the plans held now are recorded, so
+    // an undo assigns them back instead of removing a license the run did not add.
+    let add: Vec<Value> = needs
+        .add
+        .iter()
+        .map(|l| {
+            let mut entry = inputs.add_entry(l);
+            if let Some((_, old)) = needs
+                .replaces
+                .iter()
+                .find(|(sku, _)| sku.eq_ignore_ascii_case(&l.sku_id))
+            {
+                entry["replaces"] = json!({ "disabledPlans": old });
+            }
+            entry
+        })
+        .collect();
     planned.changes.push(change(
         okta_id,
         label,

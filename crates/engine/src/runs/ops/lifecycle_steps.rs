@@ -4,8 +4,9 @@
 //! `complete` for the `$batch` path, `execute` alone) and finds already done (`found`).
 //!
 //! - Graph writes: `enableUser` / `disableUser` / `setUsageLocation` (PATCH), `assignLicense` /
-//!   `removeLicenses` (assignLicense), `revokeSessions`. An `assignLicense` restoring a snapshot is sent
-//!   alone, so the snapshot is marked restored once the write is done (or found done).
+//!   `removeLicenses` (assignLicense), `revokeSessions`. An `assignLicense` restoring a snapshot (or an
+//!   activation change flagged `restoresSnapshot`) is sent alone, so the snapshot is marked restored
+//!   once the write is done (or found done).
 //! - Local steps (no write; idempotent): `snapshotLicenses` (upsert), `scheduleStage` (insert-or-ignore
 //!   on the scheduling step), `cancelStage` (only from pending).
 //! - `emailManager`: sent alone with `sendMail`; the body is rendered at execute time, the subject is
@@ -263,6 +264,9 @@ pub(crate) struct LicenseNeeds {
     pub add: Vec<AssignedLicense>,
     /// Of those, the SKUs the user does not hold at all (each takes a seat).
     pub new_skus: Vec<String>,
+    /// Of those, the SKUs the user holds directly with other disabled plans: (SKU id, the disabled
+    /// plans held now), what an undo assigns back.
+    pub replaces: Vec<(String, Vec<String>)>,
     /// (SKU id, group id) of wanted SKUs held only through a group.
     pub inherited: Vec<(String, String)>,
 }
@@ -272,12 +276,17 @@ pub(crate) fn needs(user: &LicensedUser, wanted: &[AssignedLicense]) -> LicenseN
     let mut out = LicenseNeeds {
         add: Vec::new(),
         new_skus: Vec::new(),
+        replaces: Vec::new(),
         inherited: Vec::new(),
     };
     for license in wanted {
         match user.direct_license(&license.sku_id) {
             Some(direct) if same_plans(&direct.disabled_plans, &license.disabled_plans) => {}
-            Some(_) => out.add.push(license.clone()),
+            Some(direct) => {
+                out.add.push(license.clone());
+                out.replaces
+                    .push((license.sku_id.clone(), direct.disabled_plans.clone()));
+            }
             None => {
                 let group = user
                     .inherited_licenses()
@@ -556,8 +565,20 @@ fn removes(change: &PlannedChange) -> Vec<String> {
         .collect()
 }
 
+/// The detail key of an activation change that marks the snapshot restored once done (the user
+/// still held every license of the snapshot, so no `assignLicense` does).
+pub(crate) const RESTORES_SNAPSHOT: &str = "restoresSnapshot";
+
+/// Whether the change marks the user's snapshot restored once done (or found done): an
+/// `assignLicense` restoring it, or an activation change flagged [`RESTORES_SNAPSHOT`].
 fn restores_snapshot(change: &PlannedChange) -> bool {
-    change.kind == ChangeKind::AssignLicense && detail_str(change, "source") == Some("snapshot")
+    (change.kind == ChangeKind::AssignLicense && detail_str(change, "source") == Some("snapshot"))
+        || change
+            .detail
+            .as_ref()
+            .and_then(|d| d.get(RESTORES_SNAPSHOT))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
 }
 
 fn summary_of(write: &GraphWrite) -> Value {
@@ -666,7 +687,11 @@ pub(crate) async fn execute(ctx: &RunContext, change: &PlannedChange) -> StepRes
         change.kind,
         ChangeKind::SnapshotLicenses | ChangeKind::ScheduleStage | ChangeKind::CancelStage
     ) {
-        return local(ctx, change).await;
+        let result = local(ctx, change).await;
+        if result.status == StepStatus::Done && restores_snapshot(change) {
+            mark_restored(ctx, change).await;
+        }
+        return result;
     }
     let (write, summary) = match graph_write(change) {
         Some(Ok(write)) => {
@@ -705,36 +730,16 @@ async fn mark_restored(ctx: &RunContext, change: &PlannedChange) {
     }
 }
 
-/// The journal row of this change in the run being applied (a `running` or `interrupted` run of the
-/// profile holding the change at its `seq`, not finished): the run id of local steps and the start
-/// time of a resumed email.
+/// The journal row of this change in the run being applied or resumed (`ctx.run_id`, set by the
+/// journal), at the change's `seq`: the run id of local steps and the start time of a resumed email.
+/// `None` outside an apply, or when the run has no such step.
 async fn current_step(ctx: &RunContext, change: &PlannedChange) -> Result<Option<RunStepRecord>> {
-    let profile = ctx.profile.id;
-    let (seq, okta, kind, target) = (
-        i64::from(change.seq),
-        change.okta_user_id.clone(),
-        change.kind.as_str().to_owned(),
-        change.target.clone(),
-    );
+    let Some(run_id) = ctx.run_id else {
+        return Ok(None);
+    };
+    let seq = i64::from(change.seq);
     ctx.engine
-        .db(move |store| {
-            let mut runs = store.runs_with_status("running")?;
-            runs.extend(store.runs_with_status("interrupted")?);
-            runs.retain(|r| r.profile_id == profile);
-            runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-            for run in runs {
-                if let Some(step) = store.run_steps(run.id)?.into_iter().find(|s| {
-                    s.seq == seq
-                        && s.okta_user_id == okta
-                        && s.kind == kind
-                        && s.target == target
-                        && (s.status == "pending" || s.status == "started")
-                }) {
-                    return Ok(Some(step));
-                }
-            }
-            Ok(None)
-        })
+        .db(move |store| Ok(store.run_steps(run_id)?.into_iter().find(|s| s.seq == seq)))
         .await
 }
 
@@ -773,7 +778,7 @@ async fn snapshot(ctx: &RunContext, change: &PlannedChange) -> Result<StepResult
         .await
         .map_err(|e| graph_error("Reading the tenant's licenses (GET /subscribedSkus)", e))?;
     let licenses = direct_snapshot(&skus, &user);
-    let run_id = current_step(ctx, change).await?.map(|s| s.run_id);
+    let run_id = ctx.run_id;
     let (profile, okta) = (ctx.profile.id, change.okta_user_id.clone());
     let existing = {
         let okta = okta.clone();
@@ -817,9 +822,9 @@ async fn schedule(ctx: &RunContext, change: &PlannedChange) -> Result<StepResult
             "Plan again.",
         ));
     };
-    let Some(step) = current_step(ctx, change).await? else {
+    let Some(run_id) = ctx.run_id else {
         return Ok(StepResult::failed(
-            "The run scheduling this stage could not be found in the journal.",
+            "A stage is scheduled only while its run is applied.",
             "Plan again, then apply.",
         ));
     };
@@ -847,8 +852,8 @@ async fn schedule(ctx: &RunContext, change: &PlannedChange) -> Result<StepResult
         kind: REMOVE_LICENSES_STAGE.to_owned(),
         due_at: due,
         status: "pending".into(),
-        scheduled_by_run: step.run_id,
-        scheduled_by_seq: step.seq,
+        scheduled_by_run: run_id,
+        scheduled_by_seq: i64::from(change.seq),
         run_id: None,
         created_at: Timestamp::now(),
         started_at: None,
