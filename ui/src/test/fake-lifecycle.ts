@@ -20,7 +20,7 @@ import type {
   RunSummary,
   SeatPoint,
   Stage,
-  LifecycleSettingsWire as LifecycleSettings,
+  LifecycleSettings,
 } from "../lib/ipc";
 import type { FakeEngine } from "./fake-engine";
 import type { FakeEntraUser, FakeOktaUser } from "./fake-runs";

@@ -56,12 +56,6 @@ import type {
 
 export type * from "./types";
 
-/**
- * `LifecycleSettings` as it travels: `delaySecs` is a JSON number (seconds, 1 to 315360000, well
- * inside a double). The generated type says `bigint` because the Rust field is a `u64` without
- * `#[ts(type = "number")]`; a `bigint` could not even be sent (JSON has none).
- */
-export type LifecycleSettingsWire = Omit<LifecycleSettings, "delaySecs"> & { delaySecs: number };
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "invalid_input",
@@ -286,9 +280,9 @@ export const ipc = {
   // The licensing lifecycle: settings and manager emails, delayed stages, undo, seats over time
   // (docs/licensing.md).
   /** The profile's lifecycle settings (the engine's defaults until saved). */
-  lifecycleSettings: (profileId: string): Promise<LifecycleSettingsWire> => call("lifecycle_settings", { profileId }),
+  lifecycleSettings: (profileId: string): Promise<LifecycleSettings> => call("lifecycle_settings", { profileId }),
   /** Saves the lifecycle settings (refusing an unknown placeholder, an empty subject, a bad sender); answers them as stored. */
-  setLifecycleSettings: (profileId: string, settings: LifecycleSettingsWire): Promise<LifecycleSettingsWire> =>
+  setLifecycleSettings: (profileId: string, settings: LifecycleSettings): Promise<LifecycleSettings> =>
     call("set_lifecycle_settings", { profileId, settings }),
   /** One manager email rendered for a user (or the first member), with an unsaved template when given. */
   previewManagerEmail: (request: MailPreviewRequest): Promise<MailPreview> => call("preview_manager_email", { request }),

@@ -2,7 +2,7 @@
 // unit, revoking sessions, the sender mailbox, the manager-email templates with a preview of the
 // unsaved text), the delayed stages (pending and recent, cancel, run now, how late), and the app's
 // round of due stages every 15 s while it is open, whichever step is shown.
-import type { ApiError, Backend, LifecycleSettingsWire, MailPreview, MailStage, RunSummary, Stage } from "../ipc";
+import type { ApiError, Backend, LifecycleSettings, MailPreview, MailStage, RunSummary, Stage } from "../ipc";
 import { asApiError } from "./connect.svelte";
 import type { Clock } from "./provisioning.svelte";
 
@@ -99,7 +99,7 @@ export function spanText(secs: number): string {
 /** The settings form: delay value + unit, revoke, sender, one template at a time, preview, save. */
 export class LifecycleEditor {
   readonly profileId: string;
-  settings = $state<LifecycleSettingsWire | null>(null);
+  settings = $state<LifecycleSettings | null>(null);
   delayValue = $state<number>(30);
   delayUnit = $state<DelayUnit>("days");
   /** The sender as typed ("" = no manager emails). */
@@ -131,7 +131,7 @@ export class LifecycleEditor {
     }
   }
 
-  #take(settings: LifecycleSettingsWire): void {
+  #take(settings: LifecycleSettings): void {
     const secs = Number(settings.delaySecs);
     this.settings = { ...settings, delaySecs: secs };
     const { value, unit } = splitDelay(secs);
@@ -217,8 +217,8 @@ export class LifecycleEditor {
     this.error = null;
     try {
       const sender = this.sender.trim();
-      const settings: LifecycleSettingsWire = {
-        ...($state.snapshot(this.settings) as LifecycleSettingsWire),
+      const settings: LifecycleSettings = {
+        ...($state.snapshot(this.settings) as LifecycleSettings),
         delaySecs: this.delaySecs,
         senderMailbox: sender === "" ? null : sender,
       };
