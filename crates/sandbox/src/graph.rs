@@ -38,6 +38,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .merge(crate::graph_batch::router())
         .merge(crate::graph_licenses::router())
         .merge(crate::graph_mail::router())
+        .merge(crate::graph_groups::router())
         .layer(middleware::from_fn(graph_layer))
 }
 

@@ -13,6 +13,7 @@
 //! | `/v1.0/...` | Microsoft Graph (`Authorization: Bearer {token}` from the endpoint above) |
 //! | `/v1.0/users/{id}/assignLicense`, `/licenseDetails`, `/revokeSignInSessions` | licenses with seat accounting (direct and Entra group-based: `licenseAssignmentStates`, `consumedUnits` once per user) and session revocation: `graph_licenses` |
 //! | `/v1.0/users/{id}/sendMail`, `/mailFolders/sentitems/messages` | Outlook mail: 202, the sender's Sent Items (`$filter` on `sentDateTime` and `subject`), `Mail.Send` / `Mail.ReadBasic.All`: `graph_mail` |
+//! | `GET /v1.0/groups/{id}` | the Entra groups of group-based licensing, read only (`$select`; Group.Read.All, GroupMember.Read.All or Directory.Read.All): `graph_groups` |
 //! | `/_sandbox/...` | control endpoints (below); never under a vendor path |
 //!
 //! Responses copy the vendors' status codes, headers and error bodies: Okta `link` paging and
@@ -88,6 +89,7 @@ mod graph;
 mod graph_apps;
 mod graph_batch;
 mod graph_budget;
+mod graph_groups;
 mod graph_invitations;
 mod graph_licenses;
 mod graph_mail;
