@@ -218,6 +218,31 @@ pub fn set_usage_location(user_id: &str, code: &str) -> GraphWrite {
     )
 }
 
+/// An Entra group as `GET /groups/{id}?$select=id,displayName` returns it: what names the group a
+/// user inherits a license from (group-based licensing).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupName {
+    /// The group's object id.
+    pub id: String,
+    /// Its display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+impl crate::GraphClient {
+    /// A group's id and display name (`GET /groups/{id}?$select=id,displayName`). Needs
+    /// Group.Read.All, GroupMember.Read.All or Directory.Read.All: without one Graph answers 403; an
+    /// unknown id is 404.
+    pub async fn group_name(&self, id: &str) -> Result<GroupName> {
+        let url = self.url(
+            &format!("groups/{}", encode_segment(id)),
+            &[("$select", "id,displayName".to_owned())],
+        )?;
+        self.get_json(&url).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

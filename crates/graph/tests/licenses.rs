@@ -387,3 +387,30 @@ async fn disable_and_revoke_in_one_batch_then_enable() {
         "{missing:?}"
     );
 }
+
+#[tokio::test]
+async fn a_group_is_named_with_a_group_permission_and_refused_without() {
+    let env = Env::start().await;
+    let staff = "2f6c9a41-7d3e-4b85-9e20-c4a1d8f35b76";
+    let e = env
+        .graph(env.provider())
+        .group_name(staff)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(403), "the demo app reads no group: {e}");
+    env.control(
+        Method::PUT,
+        &format!("/_sandbox/apps/{}/roles", env.creds.entra_client_id),
+        Some(json!({ "roles": ["User.ReadWrite.All", "Group.Read.All"] })),
+    )
+    .await;
+    let graph = env.graph(env.provider());
+    let group = graph.group_name(staff).await.unwrap();
+    assert_eq!(group.id, staff);
+    assert_eq!(group.display_name.as_deref(), Some("All Staff Licensing"));
+    let e = graph
+        .group_name("00000000-0000-4000-8000-000000000000")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+}
