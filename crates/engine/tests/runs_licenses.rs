@@ -1,7 +1,8 @@
 //! The licenses operation below the UI, against a real sandbox tenant on loopback, a real SQLite file
 //! and the real OS keychain: plan → apply → an empty re-plan; a missing usage location set from the
 //! profile's default (or reported without one); a full SKU reported per user; a license inherited from
-//! an Entra group left alone and reported. Run inside a D-Bus session with an unlocked gnome-keyring.
+//! an Entra group left alone and reported (by the group's name when the app can read groups, else its
+//! id). Run inside a D-Bus session with an unlocked gnome-keyring.
 
 mod lifecycle_common;
 mod setup_common;
@@ -9,6 +10,9 @@ mod setup_common;
 use lifecycle_common::*;
 use okta365_engine::{ChangeKind, OperationId, StepStatus};
 use serde_json::json;
+
+/// "All Staff Licensing", the Entra group of the demo seed that licenses Microsoft 365 E3.
+const STAFF_GROUP: &str = "2f6c9a41-7d3e-4b85-9e20-c4a1d8f35b76";
 
 #[tokio::test]
 async fn licenses_are_assigned_once_and_a_second_plan_is_empty() {
@@ -151,6 +155,11 @@ async fn a_full_sku_and_an_inherited_license_are_reported_not_planned() {
             .contains("licensed by the Entra group"),
         "{inherited:?}"
     );
+    // The demo app cannot read groups (no Group.Read.All): the group is named by its id.
+    assert!(
+        inherited.warning.as_deref().unwrap().contains(STAFF_GROUP),
+        "{inherited:?}"
+    );
     assert!(
         !first.changes.iter().any(|c| c.okta_user_id == tariq),
         "an inherited license is left alone"
@@ -160,5 +169,24 @@ async fn a_full_sku_and_an_inherited_license_are_reported_not_planned() {
     assert!(
         !direct(&user).iter().any(|(sku, _)| sku == M365_E3),
         "no direct copy of the inherited license: {user}"
+    );
+
+    // With a group read permission the report names the group.
+    grant_graph_role(&env, "Group.Read.All").await;
+    let named = plan(
+        &env,
+        OperationId::Licenses,
+        Some(vec!["tariq.rossi@corp.example".into()]),
+    )
+    .await;
+    let report = named
+        .skipped
+        .iter()
+        .find(|c| c.okta_user_id == tariq)
+        .expect("still reported");
+    assert_eq!(
+        report.warning.as_deref(),
+        Some("Microsoft 365 E3: licensed by the Entra group All Staff Licensing; left alone"),
+        "{report:?}"
     );
 }

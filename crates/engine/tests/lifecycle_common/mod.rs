@@ -182,3 +182,29 @@ pub async fn lifecycle(env: &Env, delay_secs: u64) {
         .await
         .unwrap();
 }
+
+/// Grants the demo Entra app one more Graph application permission (its tokens from now on carry it).
+pub async fn grant_graph_role(env: &Env, role: &str) {
+    let app = okta365_sandbox::mint_demo_credentials(&env.sandbox.urls().base)
+        .await
+        .unwrap()
+        .entra_client_id;
+    let http = reqwest::Client::new();
+    let shown: Value = http
+        .get(env.url(&format!("_sandbox/entra/apps/{app}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut roles: Vec<Value> = shown["roles"].as_array().cloned().unwrap_or_default();
+    roles.push(Value::String(role.to_owned()));
+    let resp = http
+        .put(env.url(&format!("_sandbox/apps/{app}/roles")))
+        .json(&serde_json::json!({ "roles": roles }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "roles: {}", resp.status());
+}

@@ -124,7 +124,8 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             &user,
             &wanted,
             source,
-        );
+        )
+        .await;
         let licenses: Vec<lifecycle_steps::SnapLicense> = wanted
             .iter()
             .map(|l| lifecycle_steps::SnapLicense {

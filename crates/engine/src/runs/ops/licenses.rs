@@ -1,8 +1,9 @@
 //! licenses (docs/licensing.md "Operations" 1): every linked member of the assignments group (in
 //! scope) whose Microsoft account is enabled gets the group's SKUs (the Licenses step's mapping) as
 //! direct licenses. A SKU held directly with the same disabled plans is left as is; with other disabled
-//! plans it is assigned again (which replaces them); held only through an Entra group it is left alone
-//! and reported. Before the assignment a user without a usage location gets the profile's default one
+//! plans it is assigned again (which replaces them; the plans held before are recorded in the entry's
+//! `replaces`, for undo); held only through an Entra group it is left alone and reported (the group
+//! named when the app can read groups, else its id). Before the assignment a user without a usage location gets the profile's default one
 //! (none: reported); seats are counted down along the plan from the live `subscribedSkus`, and a user
 //! who would exceed them is reported, not planned.
 
@@ -74,7 +75,8 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
             &user,
             &wanted,
             "mapping",
-        );
+        )
+        .await;
     }
     Ok(planned)
 }
@@ -82,7 +84,7 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
 /// Plans the licenses `wanted` for one user (the pre-flights, then `setUsageLocation`? and
 /// `assignLicense`); returns whether an assignment was planned. Shared with activation.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn plan_user(
+pub(crate) async fn plan_user(
     ctx: &RunContext,
     inputs: &mut Inputs,
     planned: &mut Planned,
@@ -95,6 +97,8 @@ pub(crate) fn plan_user(
     let upn = user.user_principal_name.as_str();
     let needs = lifecycle_steps::needs(user, wanted);
     for (sku, group) in &needs.inherited {
+        // Named when the app can read groups (GET /groups/{id}); else the group's id.
+        let group = inputs.group_label(ctx, group).await;
         planned.skipped.push(skipped(
             okta_id,
             label,

@@ -109,6 +109,10 @@ pub(crate) struct Inputs {
     pub mapping: Vec<AssignedLicense>,
     /// The lifecycle settings.
     pub settings: LifecycleSettings,
+    /// Entra group names by id (lower case), read once each: `None` when the group cannot be read.
+    group_names: HashMap<String, Option<String>>,
+    /// The app cannot read groups (403): the ids are reported without asking again.
+    groups_unreadable: bool,
 }
 
 impl Inputs {
@@ -164,7 +168,34 @@ impl Inputs {
             free,
             mapping,
             settings,
+            group_names: HashMap::new(),
+            groups_unreadable: false,
         })
+    }
+
+    /// The Entra group a license is inherited from, in words: its display name, else its id (an app
+    /// without a group read permission, a group gone, or any other problem reading it).
+    pub(crate) async fn group_label(&mut self, ctx: &RunContext, id: &str) -> String {
+        let key = id.to_ascii_lowercase();
+        if let Some(name) = self.group_names.get(&key) {
+            return name.clone().unwrap_or_else(|| id.to_owned());
+        }
+        if self.groups_unreadable {
+            return id.to_owned();
+        }
+        let name = match ctx.graph.group_name(id).await {
+            Ok(group) => group.display_name.filter(|n| !n.trim().is_empty()),
+            Err(e) => {
+                if matches!(e.status(), Some(401 | 403)) {
+                    self.groups_unreadable = true;
+                } else if e.status() != Some(404) {
+                    tracing::warn!(group = id, error = %e, "the Entra group could not be read; reported by id");
+                }
+                None
+            }
+        };
+        self.group_names.insert(key, name.clone());
+        name.unwrap_or_else(|| id.to_owned())
     }
 
     /// The live SKU with this id.
