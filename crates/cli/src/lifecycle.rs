@@ -127,7 +127,7 @@ pub fn parse_duration(value: &str) -> std::result::Result<u64, String> {
 /// A number of seconds in words: "400 days", "2 h 5 min", "45 s".
 pub fn duration_words(secs: u64) -> String {
     let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    if secs >= 86_400 && secs % 86_400 == 0 {
+    if secs >= 86_400 && secs.is_multiple_of(86_400) {
         plural(secs / 86_400, "day")
     } else if secs >= 86_400 {
         format!(

@@ -216,6 +216,17 @@ impl Serve {
         self.call(method, url, None, body)
     }
 
+    /// Moves the sandbox's clock on (`POST /_sandbox/clock`); the Graph token is taken again after it
+    /// (the old one has expired on the new clock).
+    pub fn advance_clock(&self, secs: i64) {
+        self.control(
+            reqwest::Method::POST,
+            "clock",
+            Some(serde_json::json!({ "advance_secs": secs })),
+        );
+        *self.token.borrow_mut() = None;
+    }
+
     /// The manager emails of the outbox (`kind: mail`), oldest first.
     pub fn mails(&self) -> Vec<Value> {
         let all = self.control(reqwest::Method::GET, "mail", None);
