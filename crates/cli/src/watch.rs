@@ -118,6 +118,9 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
     loop {
         round += 1;
         let settings = engine.provisioning_settings(&profile.id).await?;
+        // The first error of the round: a failed poll or reconcile does not stop the round's due
+        // stages; `--once` exits with it after them, a long-running watch logs it and goes on.
+        let mut failure = None;
         let mut out = Round {
             round,
             events: None,
@@ -145,10 +148,12 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
                 out.cursor = Some(report.cursor);
                 line
             }
-            Err(e) if args.once => return Err(e),
             Err(e) => {
                 out.error = Some(e.to_string());
-                format!("round {round}: the poll failed: {e}")
+                let line = format!("round {round}: the poll failed: {e}");
+                // With --once the round still runs the due stages, then fails with this error.
+                failure.get_or_insert(e);
+                line
             }
         };
         if let Some(mins) = settings.reconcile_every_mins
@@ -161,10 +166,10 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
                     line.push_str(&format!("; reconcile: {}", describe(&runs)));
                     out.reconciled = Some(runs);
                 }
-                Err(e) if args.once => return Err(e),
                 Err(e) => {
                     line.push_str(&format!("; reconcile failed: {e}"));
                     out.error.get_or_insert_with(|| e.to_string());
+                    failure.get_or_insert(e);
                 }
             }
         }
@@ -187,15 +192,20 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
                 out.stages = report.ran;
                 out.late = report.late;
             }
-            Err(e) if args.once => return Err(e),
             Err(e) => {
                 line.push_str(&format!("; due stages failed: {e}"));
                 out.error.get_or_insert_with(|| e.to_string());
+                failure.get_or_insert(e);
             }
         }
         eprintln!("{line}");
         if json {
             println!("{}", serde_json::to_string(&out).expect("serializes"));
+        }
+        if args.once
+            && let Some(e) = failure.take()
+        {
+            return Err(e);
         }
         if args.once || stop.load(Ordering::SeqCst) {
             break;

@@ -220,16 +220,20 @@ impl Engine {
             None => None,
         };
         let first_poll = first.is_none();
+        // The first poll starts at the org's "now": for a sandbox profile that is the sandbox clock,
+        // which tests move ahead (Okta refuses a `since` more than 180 days back).
+        let since = match first {
+            Some(_) => Timestamp::now(),
+            None => self
+                .tenant_now(&record)
+                .await
+                .unwrap_or_else(|_| Timestamp::now()),
+        };
         let mut page = match first {
             Some(page) => page,
             None => okta
                 .logs()
-                .list(
-                    &LogQuery::new()
-                        .since(Timestamp::now())
-                        .filter(LOG_FILTER)
-                        .limit(1000),
-                )
+                .list(&LogQuery::new().since(since).filter(LOG_FILTER).limit(1000))
                 .await
                 .map_err(log_error)?,
         };
