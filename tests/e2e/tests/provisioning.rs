@@ -187,4 +187,3 @@ async fn okta_group_changes_provision_microsoft_accounts_and_guests() -> Result<
     app.close().await?;
     Ok(())
 }
-
