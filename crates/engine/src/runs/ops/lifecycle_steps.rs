@@ -660,14 +660,14 @@ fn graph_write(change: &PlannedChange) -> Option<std::result::Result<GraphWrite,
     }
 }
 
-/// The write of a change for the `$batch` path; `None`: execute it alone (emails, snapshot restores).
-pub(crate) async fn prepare(ctx: &RunContext, change: &PlannedChange) -> Option<Prepared> {
+/// The write of a change for the `$batch` path; `None`: execute it alone (emails, snapshot restores,
+/// and the local steps, so that they too are journaled `started` before they act, after the writes
+/// queued before them, with the journal's test pauses around them).
+pub(crate) async fn prepare(_ctx: &RunContext, change: &PlannedChange) -> Option<Prepared> {
     match change.kind {
         ChangeKind::EmailManager => None,
         _ if restores_snapshot(change) => None,
-        ChangeKind::SnapshotLicenses | ChangeKind::ScheduleStage | ChangeKind::CancelStage => {
-            Some(Prepared::Finished(local(ctx, change).await))
-        }
+        ChangeKind::SnapshotLicenses | ChangeKind::ScheduleStage | ChangeKind::CancelStage => None,
         _ => match graph_write(change) {
             Some(Ok(write)) => {
                 let summary = summary_of(&write);
