@@ -384,3 +384,59 @@ async fn a_stage_run_killed_mid_write_is_finished_by_resume() {
     assert_eq!(s.status, StageStatus::Done, "resume finished the stage");
     assert!(entra_user(&env, ISABELLA_ENTRA).await.1.is_empty());
 }
+
+#[tokio::test]
+async fn the_stages_due_in_one_round_run_as_one_run_and_each_is_settled_on_its_own() {
+    let env = Env::new().await;
+    let id = env.profile.id.clone();
+    leave_group(&env, ISABELLA).await;
+    leave_group(&env, MARCUS).await;
+    leave_group(&env, AALIYAH).await;
+    let isabella = insert_stage(
+        &env,
+        ISABELLA,
+        ISABELLA_ENTRA,
+        "isabella.singh@corp.example",
+        10,
+    );
+    let marcus = insert_stage(
+        &env,
+        MARCUS,
+        MARCUS_ENTRA,
+        "marcus.thompson@corp.example",
+        20,
+    );
+    // Aaliyah returns before her stage is due: hers is cancelled, the others run.
+    let aaliyah = insert_stage(
+        &env,
+        AALIYAH,
+        AALIYAH_ENTRA,
+        "aaliyah.hughes@corp.example",
+        30,
+    );
+    join_group(&env, AALIYAH).await;
+    advance_clock(&env, 120).await;
+
+    let report = env.engine.run_due_stages(Some(&id), &()).await.unwrap();
+    assert_eq!(report.ran.len(), 1, "one run for the round: {report:?}");
+    let run = &report.ran[0];
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.trigger, RunTrigger::Schedule);
+    assert_eq!(run.users, 2, "Isabella's and Marcus's changes: {run:?}");
+
+    let stages = env.engine.list_stages(&id, true).await.unwrap();
+    let status = |stage: i64| stages.iter().find(|s| s.id == stage).unwrap().clone();
+    assert_eq!(status(isabella).status, StageStatus::Done);
+    assert_eq!(status(marcus).status, StageStatus::Done);
+    assert_eq!(
+        status(isabella).run_id.as_deref(),
+        Some(run.run_id.as_str())
+    );
+    assert_eq!(status(marcus).run_id.as_deref(), Some(run.run_id.as_str()));
+    assert_eq!(status(aaliyah).status, StageStatus::Cancelled);
+    assert!(entra_user(&env, ISABELLA_ENTRA).await.1.is_empty());
+    assert!(
+        !entra_user(&env, AALIYAH_ENTRA).await.1.is_empty(),
+        "the returner keeps her licenses"
+    );
+}

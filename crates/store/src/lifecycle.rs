@@ -418,6 +418,17 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Puts a stage claimed by `run_id` back to `pending` (its run was thrown away before it wrote
+    /// anything); returns false when the stage is not running with that run.
+    pub fn release_stage(&self, id: i64, run_id: Uuid) -> Result<bool> {
+        let changed = self.conn().execute(
+            "UPDATE stages SET status = 'pending', run_id = NULL, started_at = NULL, late_secs = NULL
+             WHERE id = ?1 AND status = 'running' AND run_id = ?2",
+            params![id, run_id.to_string()],
+        )?;
+        Ok(changed > 0)
+    }
+
     /// Finishes a stage with its final status (`done`, `failed` or `cancelled`); returns false when no
     /// such stage exists.
     pub fn finish_stage(&self, id: i64, status: &str, at: Timestamp) -> Result<bool> {

@@ -37,11 +37,6 @@ pub(crate) enum StagePlan {
     Run(Planned),
 }
 
-/// Plans stage 2 for one stage: the deactivation operation decides (the one place it is called).
-async fn plan_stage(ctx: &RunContext, stage: &StageRecord) -> Result<StagePlan> {
-    super::ops::deactivation::plan_stage(ctx, stage).await
-}
-
 fn stage_out(record: StageRecord, now: Option<Timestamp>) -> Stage {
     let status = StageStatus::parse(&record.status).unwrap_or(StageStatus::Failed);
     let late_secs = match (status, now) {
@@ -225,28 +220,30 @@ impl Engine {
             let due = self
                 .db(move |store| store.due_stages(Some(id), now))
                 .await?;
-            for stage in due {
-                let stage_id = stage.id;
-                match self.run_stage(profile.clone(), stage, now, progress).await {
-                    Ok(summary) => {
-                        report.ran.push(summary);
+            if due.is_empty() {
+                continue;
+            }
+            let stage_ids: Vec<i64> = due.iter().map(|s| s.id).collect();
+            match self.run_stages(profile.clone(), due, now, progress).await {
+                Ok(summary) => {
+                    report.ran.push(summary);
+                    for stage_id in stage_ids {
                         if let Some(record) = self.db(move |store| store.stage(stage_id)).await?
                             && record.late_secs.unwrap_or(0) > LATE_AFTER_SECS
                         {
                             report.late.push(stage_out(record, None));
                         }
                     }
-                    Err(e) => {
-                        tracing::warn!(stage_id, error = %e, "a due stage could not be run; it is retried next round");
-                    }
+                }
+                Err(e) => {
+                    tracing::warn!(profile_id = %id, error = %e, "due stages could not be run; they are retried next round");
                 }
             }
         }
         Ok(report)
     }
 
-    /// One stage's run: plan stage 2, record the run (trigger `schedule`, no guard), claim the stage
-    /// with the run, apply. A stage the plan cancels is cancelled and its run has no changes.
+    /// One stage's run: [`Engine::run_stages`] with one stage.
     async fn run_stage(
         &self,
         profile: ProfileRecord,
@@ -254,30 +251,56 @@ impl Engine {
         now: Timestamp,
         progress: &dyn ProgressSink,
     ) -> Result<RunSummary> {
+        self.run_stages(profile, vec![stage], now, progress).await
+    }
+
+    /// The run of stages of one profile: plan stage 2 of each (the group, SKUs and users read once for
+    /// all), cancel the stages whose plan cancels them, record one run (trigger `schedule`, no guard)
+    /// with every other stage's changes, claim those stages with it, apply. A round with only
+    /// cancelled stages still records its (empty) run, so the round shows in the history.
+    async fn run_stages(
+        &self,
+        profile: ProfileRecord,
+        stages: Vec<StageRecord>,
+        now: Timestamp,
+        progress: &dyn ProgressSink,
+    ) -> Result<RunSummary> {
         let ctx = RunContext::load(self, profile).await?;
-        let planned = match plan_stage(&ctx, &stage).await? {
-            StagePlan::Run(planned) => planned,
-            StagePlan::Cancel(reason) => {
-                let stage_id = stage.id;
-                let cancelled = self
-                    .db(move |store| store.cancel_stage(stage_id, &reason, now))
-                    .await?;
-                if !cancelled {
-                    return Err(Error::invalid(format!(
-                        "Stage {stage_id} is no longer pending; it was run or cancelled meanwhile."
-                    )));
+        let plans = super::ops::deactivation::plan_stages(&ctx, &stages).await?;
+        let mut planned = Planned::default();
+        let mut claimed_stages = Vec::new();
+        let mut users = Vec::new();
+        for (stage, (_, plan)) in stages.iter().zip(plans) {
+            users.push(stage.okta_user_id.clone());
+            match plan {
+                StagePlan::Run(one) => {
+                    planned.members = planned.members.max(one.members);
+                    if one.changes.is_empty() && one.skipped.is_empty() {
+                        continue;
+                    }
+                    planned.changes.extend(one.changes);
+                    planned.skipped.extend(one.skipped);
+                    claimed_stages.push(stage);
                 }
-                tracing::info!(stage_id, "a due stage was cancelled by its plan");
-                Planned::default()
+                StagePlan::Cancel(reason) => {
+                    let stage_id = stage.id;
+                    let cancelled = self
+                        .db(move |store| store.cancel_stage(stage_id, &reason, now))
+                        .await?;
+                    if cancelled {
+                        tracing::info!(stage_id, "a due stage was cancelled by its plan");
+                    } else {
+                        tracing::info!(stage_id, "a stage was run or cancelled meanwhile");
+                    }
+                }
             }
-        };
-        let cancelled = planned.changes.is_empty() && planned.skipped.is_empty();
+        }
         let plan: RunPlan = self
             .record_plan(
                 &ctx,
                 OperationId::Deactivation,
                 RunTrigger::Schedule,
-                &Scope::Users(vec![stage.okta_user_id.clone()]),
+                &Scope::Users(users),
                 planned,
                 PlanOptions {
                     skip_guard: true,
@@ -286,20 +309,31 @@ impl Engine {
             )
             .await?;
         let run_id = super::journal::parse_run_id(&plan.run_id)?;
-        if !cancelled {
+        let mut claimed: Vec<i64> = Vec::new();
+        for stage in claimed_stages {
             let late = now.duration_since(stage.due_at).as_secs().max(0);
             let stage_id = stage.id;
-            let claimed = self
+            let ok = self
                 .db(move |store| store.claim_stage(stage_id, run_id, now, Some(late)))
                 .await?;
-            if !claimed {
-                self.db(move |store| store.set_run_status(run_id, "discarded"))
-                    .await?;
+            if !ok {
+                // Another okta365 process ran or cancelled it: this run is thrown away before it
+                // writes anything, the stages it claimed go back to pending, and the next round
+                // plans again.
+                self.db(move |store| {
+                    for id in &claimed {
+                        store.release_stage(*id, run_id)?;
+                    }
+                    store.set_run_status(run_id, "discarded")?;
+                    Ok(())
+                })
+                .await?;
                 return Err(Error::invalid(format!(
                     "Stage {stage_id} is no longer pending; another okta365 process ran or cancelled it."
                 )));
             }
             tracing::info!(stage_id, %run_id, late_secs = late, "stage claimed");
+            claimed.push(stage_id);
         }
         self.apply_run(&plan.run_id, None, progress).await
     }
@@ -317,12 +351,20 @@ impl Engine {
         let Ok(run_id) = Uuid::parse_str(&plan.run_id) else {
             return;
         };
-        if plan.trigger == RunTrigger::Schedule {
+        let settled = matches!(
+            summary.status,
+            RunStatus::Succeeded | RunStatus::Partial | RunStatus::Failed
+        );
+        if plan.trigger == RunTrigger::Schedule && settled {
+            // A stage run carries the stages of one round: each is done, or failed when one of its
+            // user's changes failed.
             let profile_id = ctx.profile.id;
-            let status = match summary.status {
-                RunStatus::Succeeded => "done",
-                _ => "failed",
-            };
+            let failed_users: std::collections::HashSet<String> = steps
+                .iter()
+                .filter(|s| s.status == "failed")
+                .map(|s| s.okta_user_id.clone())
+                .collect();
+            let whole_run_failed = summary.status == RunStatus::Failed && failed_users.is_empty();
             let at = self
                 .tenant_now(&ctx.profile)
                 .await
@@ -332,6 +374,12 @@ impl Engine {
                     let mut n = 0;
                     for s in store.stages(profile_id, &["running"])? {
                         if s.run_id == Some(run_id) {
+                            let status =
+                                if whole_run_failed || failed_users.contains(&s.okta_user_id) {
+                                    "failed"
+                                } else {
+                                    "done"
+                                };
                             store.finish_stage(s.id, status, at)?;
                             n += 1;
                         }
@@ -340,10 +388,10 @@ impl Engine {
                 })
                 .await;
             match finished {
-                Ok(n) if n > 0 => tracing::info!(%run_id, status, "stage finished"),
+                Ok(n) if n > 0 => tracing::info!(%run_id, stages = n, "stages finished"),
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(%run_id, error = %e, "the stage of a finished run could not be updated")
+                    tracing::warn!(%run_id, error = %e, "the stages of a finished run could not be updated")
                 }
             }
         }

@@ -22,7 +22,7 @@ use crate::{
     error::Result,
     runs::{
         ChangeKind,
-        context::{RunContext, Scope, graph_error},
+        context::{RunContext, Scope},
         lifecycle_dto::MailStage,
     },
 };
@@ -166,25 +166,45 @@ pub(crate) async fn plan(ctx: &RunContext, scope: &Scope) -> Result<Planned> {
     Ok(planned)
 }
 
-/// Plans stage 2 of one stage: cancelled when the user is back in the assignments group (or the
-/// account is gone), else the direct licenses removed and the manager told.
-pub(crate) async fn plan_stage(ctx: &RunContext, stage: &StageRecord) -> Result<StagePlan> {
+/// Plans stage 2 of many stages of one profile at once (the group, the SKUs and the settings read
+/// once, the users' licenses 15 per request): each stage's plan, by stage id, in the given order.
+pub(crate) async fn plan_stages(
+    ctx: &RunContext,
+    stages: &[StageRecord],
+) -> Result<Vec<(i64, StagePlan)>> {
     let members = ctx
         .group_members(crate::setup::groups::GroupRole::Assignments)
         .await?;
-    if members.iter().any(|m| m.id.as_str() == stage.okta_user_id) {
-        return Ok(StagePlan::Cancel("back in the assignments group".into()));
+    let member_ids: std::collections::HashSet<String> =
+        members.iter().map(|m| m.id.as_str().to_owned()).collect();
+    let wanted: Vec<String> = stages
+        .iter()
+        .filter(|s| !member_ids.contains(&s.okta_user_id))
+        .map(|s| s.entra_id.clone())
+        .collect();
+    let inputs = Inputs::load_with(ctx, members, &wanted).await?;
+    let mut out = Vec::with_capacity(stages.len());
+    for stage in stages {
+        let plan = if member_ids.contains(&stage.okta_user_id) {
+            StagePlan::Cancel("back in the assignments group".into())
+        } else {
+            match inputs.users.get(&stage.entra_id).cloned() {
+                None => StagePlan::Cancel("the Microsoft account no longer exists".into()),
+                Some(user) => plan_one_stage(ctx, &inputs, stage, user).await?,
+            }
+        };
+        out.push((stage.id, plan));
     }
-    let user = match ctx.graph.users().licensed(&stage.entra_id).await {
-        Ok(u) => u,
-        Err(e) if e.status() == Some(404) => {
-            return Ok(StagePlan::Cancel(
-                "the Microsoft account no longer exists".into(),
-            ));
-        }
-        Err(e) => return Err(graph_error("Reading the user's licenses", e)),
-    };
-    let inputs = Inputs::load_with(ctx, members, &[]).await?;
+    Ok(out)
+}
+
+/// Stage 2 of one stage whose user is still out of the group, with the inputs read for all.
+async fn plan_one_stage(
+    ctx: &RunContext,
+    inputs: &Inputs,
+    stage: &StageRecord,
+    user: okta365_graph::licenses::LicensedUser,
+) -> Result<StagePlan> {
     let okta_id = stage.okta_user_id.as_str();
     let okta_user = lifecycle_steps::okta_user(ctx, &inputs.members, okta_id).await?;
     let label = okta_user
