@@ -306,6 +306,11 @@ async fn run(
         })
         .await
         .expect("the plan");
+    eprintln!(
+        "  {} planned in {:.2} s",
+        operation.as_str(),
+        start.elapsed().as_secs_f64()
+    );
     let confirm = plan.guard.as_ref().map(|g| g.destructive);
     let summary = engine
         .apply_run(&plan.run_id, confirm, &())

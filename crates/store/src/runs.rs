@@ -441,6 +441,18 @@ impl Store {
         rows.into_iter().map(step_record).collect()
     }
 
+    /// One step of a run, by its number.
+    pub fn run_step(&self, run_id: Uuid, seq: i64) -> Result<Option<RunStepRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached(&format!("{STEP_SELECT} WHERE run_id = ?1 AND seq = ?2"))?;
+        let row = stmt
+            .query_map(rusqlite::params![run_id.to_string(), seq], raw_step)?
+            .next()
+            .transpose()?;
+        row.map(step_record).transpose()
+    }
+
     /// Records that a step's write is about to be sent (`started`, with its request summary). Committed
     /// before the call returns, so a crash after it leaves the step `started`.
     pub fn step_started(

@@ -770,7 +770,7 @@ async fn current_step(ctx: &RunContext, change: &PlannedChange) -> Result<Option
     };
     let seq = i64::from(change.seq);
     ctx.engine
-        .db(move |store| Ok(store.run_steps(run_id)?.into_iter().find(|s| s.seq == seq)))
+        .db(move |store| store.run_step(run_id, seq))
         .await
 }
 
