@@ -80,6 +80,11 @@ pub struct RunContext {
     pub(crate) unverified_emails: std::sync::Mutex<std::collections::HashSet<u32>>,
     /// The run being applied or resumed (set by the journal; `None` while planning).
     pub(crate) run_id: Option<uuid::Uuid>,
+    /// Managers looked up in Okta during this plan or apply, by `managerId`: many users share a
+    /// manager, and each lookup is an Okta request under the org's rate limit.
+    pub(crate) managers: std::sync::Mutex<
+        HashMap<String, std::result::Result<crate::runs::lifecycle::Manager, String>>,
+    >,
 }
 
 impl RunContext {
@@ -130,6 +135,7 @@ impl RunContext {
             default_usage_location: usage,
             unverified_emails: Default::default(),
             run_id: None,
+            managers: Default::default(),
         })
     }
 

@@ -64,7 +64,20 @@ mod lc {
         ctx: &RunContext,
         user: &okta365_okta::User,
     ) -> Result<std::result::Result<Manager, String>> {
-        crate::runs::lifecycle::manager_of(&ctx.okta, user).await
+        let key = user.profile.manager_id.clone().unwrap_or_default();
+        if !key.trim().is_empty()
+            && let Some(known) = ctx.managers.lock().expect("manager cache lock").get(&key)
+        {
+            return Ok(known.clone());
+        }
+        let found = crate::runs::lifecycle::manager_of(&ctx.okta, user).await?;
+        if !key.trim().is_empty() {
+            ctx.managers
+                .lock()
+                .expect("manager cache lock")
+                .insert(key, found.clone());
+        }
+        Ok(found)
     }
 
     pub(crate) fn render(
