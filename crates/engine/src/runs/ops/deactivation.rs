@@ -256,7 +256,7 @@ async fn plan_one_stage(
     };
     match lifecycle_steps::plan_email(
         ctx,
-        &inputs,
+        inputs,
         okta_user.as_ref(),
         okta_id,
         &label,
