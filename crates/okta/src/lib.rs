@@ -42,6 +42,7 @@ pub mod codes;
 mod error;
 mod groups;
 mod handlers;
+pub mod identity_sources;
 mod key;
 mod models;
 mod org;
@@ -59,6 +60,7 @@ pub use codes::{Explanation, OAuthErrorCode, OktaErrorCode};
 pub use error::{AuthKind, Error, Result};
 pub use groups::{GroupsNamed, name_search};
 pub use handlers::{GroupsHandler, IdentitySourcesHandler, LogsHandler, UsersHandler};
+pub use identity_sources::{IdentitySourceHandler, Session, SessionStatus, UpsertProfile};
 pub use key::{PrivateKey, generate_key_pair};
 pub use models::{
     Group, GroupProfile, GroupQuery, ImportSession, LogEntity, LogEvent, LogQuery, SortOrder, User,
