@@ -34,6 +34,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .merge(crate::entra_setup_control::router())
         .merge(crate::okta_oauth::control_router())
         .merge(crate::okta_apps::control_router())
+        .merge(crate::okta_identity_sources::control_router())
+        .merge(crate::hr_source::router())
 }
 
 /// A control-endpoint error: `{"error": "…"}`.

@@ -29,14 +29,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .merge(okta_oauth::router())
         .merge(crate::okta_apps::router())
         .merge(crate::okta_users::router())
+        .merge(crate::okta_identity_sources::router())
         .route("/api/v1/users", get(list_users))
         .route("/api/v1/users/me", get(get_me))
         .route("/api/v1/users/{id}", get(get_user))
         .route("/api/v1/logs", get(list_logs))
-        .route(
-            "/api/v1/identity-sources/{id}/sessions",
-            get(list_identity_source_sessions),
-        )
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/groups/{gid}", get(get_group))
         .route("/api/v1/groups/{gid}/users", get(list_members))
@@ -80,6 +77,12 @@ impl OktaError {
     /// Adds a response header (e.g. `WWW-Authenticate`).
     pub(crate) fn with_header(mut self, name: &'static str, value: HeaderValue) -> OktaError {
         self.headers.get_or_insert_default().insert(name, value);
+        self
+    }
+
+    /// Adds more `errorCauses`.
+    pub(crate) fn with_causes(mut self, causes: impl IntoIterator<Item = String>) -> OktaError {
+        self.causes.extend(causes);
         self
     }
 
@@ -1434,29 +1437,6 @@ async fn list_logs(
         }
     }
     Ok(Page { items, link }.into_response())
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Identity sources
-
-/// `GET /api/v1/identity-sources/{id}/sessions`: the source's active import sessions (none yet: the
-/// sandbox does not import).
-async fn list_identity_source_sessions(
-    AxState(shared): AxState<Arc<Shared>>,
-    _who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, OktaError> {
-    let known = shared
-        .seed
-        .data()
-        .okta
-        .identity_sources
-        .iter()
-        .any(|s| s.id == id);
-    if !known {
-        return Err(OktaError::not_found(&id, "IdentitySource"));
-    }
-    Ok(axum::Json(Value::Array(Vec::new())).into_response())
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub(crate) struct State {
     /// Mail sent through Graph (later issues); kept so tests can read it back.
     #[serde(default)]
     pub mail: Vec<Value>,
+    /// The sample HR source's records (`hr_source`).
+    #[serde(default = "crate::hr_source::HrState::seeded")]
+    pub hr: crate::hr_source::HrState,
 }
 
 /// The Okta org.
@@ -56,6 +59,9 @@ pub(crate) struct OktaState {
     /// Admin roles of users and who owns each API token (`okta_apps`).
     #[serde(default)]
     pub admin: crate::okta_apps::AdminState,
+    /// Identity-source import sessions, externalId links and their rules (`okta_identity_sources`).
+    #[serde(default)]
+    pub imports: crate::okta_identity_sources::ImportState,
 }
 
 /// An Okta user. `profile` is free-form like Okta's (base plus custom attributes).
@@ -345,10 +351,12 @@ impl State {
                 events: Vec::new(),
                 oauth: Default::default(),
                 admin: Default::default(),
+                imports: Default::default(),
             },
             microsoft: data.microsoft.clone(),
             signing_key: None,
             mail: Vec::new(),
+            hr: crate::hr_source::HrState::seeded(),
         }
     }
 
