@@ -17,6 +17,10 @@ pub use crate::setup::okta_app::{
     OktaAppPlan, OktaAppRequest, OktaAppResult, OktaTokenSource, PlanAction, PlannedScope,
 };
 
+pub use crate::imports::{
+    ActiveRule, AttributeRule, ImportMapping, MappedPreviewRow, Reject, SourcePreview, SourceSpec,
+    Transform,
+};
 pub use crate::runs::lifecycle_dto::{
     DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, MailStage, MailTemplate,
     MailTemplates, SeatPoint, Stage, StageStatus,

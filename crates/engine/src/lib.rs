@@ -23,6 +23,7 @@ pub mod connect;
 pub mod dto;
 mod engine;
 mod error;
+pub mod imports;
 pub mod logging;
 mod paths;
 pub mod progress;
@@ -62,6 +63,10 @@ pub use dto::{
     MailTemplates, SeatPoint, Stage, StageStatus,
 };
 pub use dto::{TestRunRequest, TestRunResult, TriggerReport};
+pub use dto::{
+    ActiveRule, AttributeRule, ImportMapping, MappedPreviewRow, Reject, SourcePreview, SourceSpec,
+    Transform,
+};
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,
 };

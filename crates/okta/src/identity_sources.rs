@@ -255,7 +255,13 @@ impl IdentitySourceHandler<'_> {
         let url = self.client.url(&self.path(None, None), &[])?;
         let resp = self
             .client
-            .request(Method::POST, url.clone(), CREATE, None, Repeat::IfIdempotent)
+            .request(
+                Method::POST,
+                url.clone(),
+                CREATE,
+                None,
+                Repeat::IfIdempotent,
+            )
             .await?;
         read_json(resp, &url).await
     }
@@ -279,7 +285,9 @@ impl IdentitySourceHandler<'_> {
     /// profiles again is harmless, so a 5xx is retried.
     pub async fn bulk_upsert(&self, id: &str, profiles: &[UpsertProfile]) -> Result<()> {
         check_count(profiles.len())?;
-        let url = self.client.url(&self.path(Some(id), Some("bulk-upsert")), &[])?;
+        let url = self
+            .client
+            .url(&self.path(Some(id), Some("bulk-upsert")), &[])?;
         self.client
             .request(
                 Method::POST,
@@ -295,7 +303,9 @@ impl IdentitySourceHandler<'_> {
     /// Uploads users to deactivate, by external id (`POST …/bulk-delete`, 1–200 ids).
     pub async fn bulk_delete(&self, id: &str, external_ids: &[String]) -> Result<()> {
         check_count(external_ids.len())?;
-        let url = self.client.url(&self.path(Some(id), Some("bulk-delete")), &[])?;
+        let url = self
+            .client
+            .url(&self.path(Some(id), Some("bulk-delete")), &[])?;
         self.client
             .request(
                 Method::POST,
@@ -311,7 +321,9 @@ impl IdentitySourceHandler<'_> {
     /// Starts the import of what was uploaded (`POST …/start-import`); the session becomes
     /// `TRIGGERED`. Okta answers an object or a one-element array; both are read.
     pub async fn start_import(&self, id: &str) -> Result<Session> {
-        let url = self.client.url(&self.path(Some(id), Some("start-import")), &[])?;
+        let url = self
+            .client
+            .url(&self.path(Some(id), Some("start-import")), &[])?;
         let resp = self
             .client
             .request(Method::POST, url.clone(), START, None, Repeat::IfIdempotent)

@@ -13,6 +13,8 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod import_runs;
+pub mod imports;
 pub mod lifecycle;
 pub mod provisioning;
 pub mod runs;
@@ -38,6 +40,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_runs.sql"),
     include_str!("../migrations/0005_provisioning.sql"),
     include_str!("../migrations/0006_lifecycle.sql"),
+    include_str!("../migrations/0007_imports.sql"),
+    include_str!("../migrations/0008_import_runs.sql"),
 ];
 
 /// The schema version this build writes.
