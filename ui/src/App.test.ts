@@ -149,7 +149,6 @@ describe("App", () => {
     await ready();
     await fireEvent.click(byTestId("rail-step-imports")!);
     expect(byTestId("step-imports")).not.toBeNull();
-    expect(screen.getByText("Not available yet")).toBeTruthy();
 
     const welcome = byTestId("rail-step-welcome") as HTMLButtonElement;
     welcome.focus();

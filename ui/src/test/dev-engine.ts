@@ -27,6 +27,11 @@ export function installDevEngine(): FakeEngine {
   engine.runs.seed(profile);
   engine.lifecycle.seed(profile);
   engine.runs.stepDelayMs = 500;
+  // Imports: the HR sample at /home/admin/hr-export.csv (or the sandbox's /_sandbox/hr/users), an
+  // identity source to upload to, three past imports and slow enough chunks to watch.
+  profile.okta.identitySourceId = "0oa1hrsourcedemo";
+  engine.imports.seed(profile);
+  engine.imports.stepDelayMs = 700;
   // Every third System Log poll finds someone who joined the assignments group, so the triggers'
   // toggle has something to do.
   let polls = 0;

@@ -26,6 +26,7 @@ import type {
   StepId,
 } from "../lib/ipc";
 import { isStepId } from "../lib/state/steps";
+import { FakeImports } from "./fake-imports";
 import { FakeLifecycle } from "./fake-lifecycle";
 import { FakeRuns } from "./fake-runs";
 import { FakeSetup } from "./fake-setup";
@@ -175,6 +176,8 @@ export class FakeEngine {
   readonly runs: FakeRuns = new FakeRuns(this);
   /** The licensing lifecycle: settings, manager emails, stages on a tenant clock, undo, seats over time. */
   readonly lifecycle: FakeLifecycle = new FakeLifecycle(this);
+  /** Anything-as-a-Source imports: sources, mappings, plans, applies with import sessions, monitoring. */
+  readonly imports: FakeImports = new FakeImports(this);
   /** The links open_in_browser opened, in order. */
   opened: string[] = [];
   #licenses = new Map<string, LicenseState>();
@@ -547,6 +550,7 @@ export class FakeEngine {
         if (this.setup.handles(cmd)) return this.setup.handle(cmd, args);
         if (this.runs.handles(cmd)) return this.runs.handle(cmd, args);
         if (this.lifecycle.handles(cmd)) return this.lifecycle.handle(cmd, args);
+        if (this.imports.handles(cmd)) return this.imports.handle(cmd, args);
         throw `command ${cmd} not found`;
     }
   }

@@ -17,11 +17,17 @@ import type {
   GeneratedKey,
   GroupSetting,
   GroupsPlan,
+  ImportMapping,
+  ImportPlan,
+  ImportRequest,
+  ImportSchedule,
+  ImportSummary,
   LicenseAssignment,
   LicensesView,
   LifecycleSettings,
   MailPreview,
   MailPreviewRequest,
+  MappedPreviewRow,
   MicrosoftAdmin,
   MicrosoftAppPlan,
   MicrosoftAppRequest,
@@ -42,9 +48,12 @@ import type {
   RunFilter,
   RunPlan,
   RunSummary,
+  SavedImportMapping,
   SaveMicrosoftRequest,
   SaveOktaRequest,
   SeatPoint,
+  SourcePreview,
+  SourceSpec,
   Stage,
   StepId,
   TestRunRequest,
@@ -301,6 +310,37 @@ export const ipc = {
   planUndo: (runId: string): Promise<RunPlan> => call("plan_undo", { runId }),
   /** Seats used and bought per SKU over the last `days` days (all with null), oldest first. */
   seatHistory: (profileId: string, days: number | null): Promise<SeatPoint[]> => call("seat_history", { profileId, days }),
+
+  // Anything-as-a-Source imports: a CSV file or an HTTP JSON endpoint pushed into Okta through a
+  // Custom Identity Source's import sessions (docs/imports.md).
+  /** The source's columns, its first 20 records and what is wrong with it; reads nothing else. */
+  previewSource: (profileId: string, source: SourceSpec): Promise<SourcePreview> => call("preview_source", { profileId, source }),
+  /** A mapping guessed from the source's column names. */
+  suggestMapping: (profileId: string, source: SourceSpec): Promise<ImportMapping> => call("suggest_mapping", { profileId, source }),
+  /** The first 20 records as the mapping makes them, each with its reject reason (or null). */
+  previewMapping: (profileId: string, source: SourceSpec, mapping: ImportMapping): Promise<MappedPreviewRow[]> =>
+    call("preview_mapping", { profileId, source, mapping }),
+  /** The saved source and mapping of a source name, or null. */
+  importMapping: (profileId: string, sourceName: string): Promise<SavedImportMapping | null> =>
+    call("import_mapping", { profileId, sourceName }),
+  /** Saves the source and its mapping under the source name. */
+  saveImportMapping: (profileId: string, sourceName: string, source: SourceSpec, mapping: ImportMapping): Promise<void> =>
+    call("save_import_mapping", { profileId, sourceName, source, mapping }),
+  /** Reads the saved source through its mapping into a plan (counts, rejects, sessions); uploads nothing. */
+  planImport: (request: ImportRequest): Promise<ImportPlan> => call("plan_import", { request }),
+  /**
+   * Uploads a planned import session by session. A plan over the deactivation guard needs
+   * `confirmDeactivations` equal to its count. `onProgress` hears records uploaded of the total.
+   */
+  applyImport: (importId: string, confirmDeactivations: number | null, onProgress?: (progress: Progress) => void): Promise<RunSummary> =>
+    call("apply_import", { importId, confirmDeactivations, onProgress: progressChannel(onProgress) }),
+  /** The import's rejects as CSV text. */
+  importRejects: (importId: string): Promise<string> => call("import_rejects", { importId }),
+  /** The profile's imports, newest first. */
+  listImports: (profileId: string): Promise<ImportSummary[]> => call("list_imports", { profileId }),
+  /** Imports the source every N minutes or daily at a time (null: only by hand). */
+  setImportSchedule: (profileId: string, sourceName: string, schedule: ImportSchedule | null): Promise<void> =>
+    call("set_import_schedule", { profileId, sourceName, schedule }),
 };
 
 /** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */

@@ -445,3 +445,55 @@ describe("lifecycle commands (docs/licensing.md)", () => {
     expect(typeof (seen[1][1].settings as { delaySecs: unknown }).delaySecs, "the delay travels as a JSON number").toBe("number");
   });
 });
+
+describe("import commands (docs/imports.md)", () => {
+  it("call each command with the argument names the Tauri commands take", async () => {
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, JSON.parse(JSON.stringify(args ?? {})) as Record<string, unknown>]);
+      return cmd === "list_imports" || cmd === "preview_mapping" ? [] : null;
+    });
+    const channel = expect.stringMatching(/^__CHANNEL__:\d+$/);
+    const source = { kind: "http" as const, url: "https://hr.example.com/users", recordsPointer: "/data", nextField: "/next", authHeader: "Authorization" };
+    const mapping = { externalId: { kind: "column" as const, column: "id" }, attributes: [], active: null };
+    const request = { profileId: "p1", sourceName: "hr", delta: true, fullResync: false, maxRejectPercent: 1, maxDeactivations: 10 };
+
+    await ipc.previewSource("p1", source);
+    await ipc.suggestMapping("p1", source);
+    await ipc.previewMapping("p1", source, mapping);
+    await ipc.importMapping("p1", "hr");
+    await ipc.saveImportMapping("p1", "hr", source, mapping);
+    await ipc.planImport(request);
+    await ipc.applyImport("i1", 8);
+    await ipc.importRejects("i1");
+    await ipc.listImports("p1");
+    await ipc.setImportSchedule("p1", "hr", null);
+
+    expect(seen).toEqual([
+      ["preview_source", { profileId: "p1", source }],
+      ["suggest_mapping", { profileId: "p1", source }],
+      ["preview_mapping", { profileId: "p1", source, mapping }],
+      ["import_mapping", { profileId: "p1", sourceName: "hr" }],
+      ["save_import_mapping", { profileId: "p1", sourceName: "hr", source, mapping }],
+      ["plan_import", { request }],
+      ["apply_import", { importId: "i1", confirmDeactivations: 8, onProgress: channel }],
+      ["import_rejects", { importId: "i1" }],
+      ["list_imports", { profileId: "p1" }],
+      ["set_import_schedule", { profileId: "p1", sourceName: "hr", schedule: null }],
+    ]);
+  });
+
+  it("applyImport streams records uploaded to onProgress and answers the run summary", async () => {
+    mockIPC((_cmd, args) => {
+      const { onProgress } = args as { onProgress: { id: number } };
+      sendOnChannel(onProgress, 0, { operation: "import", step: "3", done: 200, total: 400, message: "Upload users: session 1 of 1" });
+      sendOnChannel(onProgress, 1, { operation: "import", step: "4", done: 400, total: 400, message: "Upload users: session 1 of 1" });
+      return { runId: "i1", status: "succeeded" };
+    });
+    const reports: Progress[] = [];
+    const summary = await ipc.applyImport("i1", null, (p) => reports.push(p));
+    expect(summary).toMatchObject({ runId: "i1", status: "succeeded" });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reports.map((r) => r.done)).toEqual([200, 400]);
+  });
+});

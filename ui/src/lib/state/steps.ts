@@ -19,7 +19,7 @@ export const STEPS: readonly StepInfo[] = [
   { id: "licenses", label: "Licenses", hint: "SKUs, seats and their groups", available: true },
   { id: "provisioning", label: "Provisioning", hint: "Joiners, leavers, returners", available: true },
   { id: "lifecycle", label: "Lifecycle", hint: "Leavers, returners, licenses", available: true },
-  { id: "imports", label: "Imports", hint: "Anything-as-a-Source", available: false },
+  { id: "imports", label: "Imports", hint: "Anything-as-a-Source", available: true },
   { id: "review", label: "Review & run", hint: "Preview, then apply", available: true },
   { id: "history", label: "History", hint: "Runs, step by step", available: true },
   { id: "credentials", label: "Credentials", hint: "Secrets in the OS keychain", available: true },
