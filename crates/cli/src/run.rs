@@ -272,6 +272,12 @@ fn kind_word(kind: ChangeKind) -> &'static str {
         ChangeKind::EmailManager => "email",
         ChangeKind::ScheduleStage => "schedule",
         ChangeKind::CancelStage => "unschedule",
+        ChangeKind::DeleteSession => "del session",
+        ChangeKind::CreateSession => "session",
+        ChangeKind::BulkUpsert => "upsert",
+        ChangeKind::BulkDelete => "deactivate",
+        ChangeKind::StartImport => "start",
+        ChangeKind::AwaitSession => "await",
     }
 }
 

@@ -21,6 +21,11 @@ pub use crate::imports::{
     ActiveRule, AttributeRule, ImportMapping, MappedPreviewRow, Reject, SourcePreview, SourceSpec,
     Transform,
 };
+pub use crate::imports::{
+    api::{ImportSchedule, SavedImport},
+    run::{DeactivationGuard, ImportPlan, ImportRequest, ImportStop, ImportSummary},
+    schedule::DueImport,
+};
 pub use crate::runs::lifecycle_dto::{
     DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, MailStage, MailTemplate,
     MailTemplates, SeatPoint, Stage, StageStatus,

@@ -33,6 +33,10 @@ mod transport;
 pub mod urls;
 
 pub use dto::{
+    ActiveRule, AttributeRule, ImportMapping, MappedPreviewRow, Reject, SourcePreview, SourceSpec,
+    Transform,
+};
+pub use dto::{
     ApiError, AppInfo, BuildKind, CheckStatus, CheckStep, ConnectionTarget, ConnectionTest,
     CreateSandboxProfileRequest, CredentialInfo, CredentialKind, ErrorCode, FieldCheck, FieldId,
     GeneratedKey, MicrosoftConnection, MicrosoftCredentialInput, MicrosoftCredentialKind,
@@ -52,21 +56,21 @@ pub use dto::{
     RunFilter, RunPlan, RunStatus, RunStep, RunSummary, RunTrigger, StepStatus,
 };
 pub use dto::{
+    DeactivationGuard, DueImport, ImportPlan, ImportRequest, ImportSchedule, ImportStop,
+    ImportSummary, SavedImport,
+};
+pub use dto::{
+    DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, MailStage, MailTemplate,
+    MailTemplates, SeatPoint, Stage, StageStatus,
+};
+pub use dto::{
     GrantRow, GroupAction, GroupPlanItem, GroupRole, GroupSetting, GroupsPlan, License,
     LicenseAssignment, LicensesView, Review, ReviewItem, ReviewStatus, SeatWarning, ServicePlan,
 };
 pub use dto::{
     OktaAppPlan, OktaAppRequest, OktaAppResult, OktaTokenSource, PlanAction, PlannedScope,
 };
-pub use dto::{
-    DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, MailStage, MailTemplate,
-    MailTemplates, SeatPoint, Stage, StageStatus,
-};
 pub use dto::{TestRunRequest, TestRunResult, TriggerReport};
-pub use dto::{
-    ActiveRule, AttributeRule, ImportMapping, MappedPreviewRow, Reject, SourcePreview, SourceSpec,
-    Transform,
-};
 pub use engine::{
     DEFAULT_SANDBOX_PROFILE_NAME, Engine, MAX_PROFILE_NAME_CHARS, validate_profile_name,
 };

@@ -7,7 +7,10 @@
 //! - [`validate`]: the per-record rules, duplicate externalIds, the reject threshold, rejects as CSV.
 //! - [`spool`]: the plan's mapped records as JSON lines, read back by line range, and the delta hash.
 
+pub mod api;
 pub mod mapping;
+pub mod run;
+pub mod schedule;
 pub mod source;
 pub mod spool;
 pub mod validate;

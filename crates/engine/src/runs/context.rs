@@ -85,6 +85,9 @@ pub struct RunContext {
     pub(crate) managers: std::sync::Mutex<
         HashMap<String, std::result::Result<crate::runs::lifecycle::Manager, String>>,
     >,
+    /// What the steps of an import run share (its identity-source client and spool), set by the
+    /// first import step.
+    pub(crate) import: tokio::sync::OnceCell<super::ops::imports::ImportCtx>,
 }
 
 impl RunContext {
@@ -136,6 +139,7 @@ impl RunContext {
             unverified_emails: Default::default(),
             run_id: None,
             managers: Default::default(),
+            import: Default::default(),
         })
     }
 

@@ -118,11 +118,24 @@ pub enum ChangeKind {
     ScheduleStage,
     /// Cancels the user's pending stage (local).
     CancelStage,
+    /// Deletes a stale CREATED import session (`DELETE /identity-sources/{id}/sessions/{sid}`).
+    DeleteSession,
+    /// Creates an import session (`POST /identity-sources/{id}/sessions`); the session id is journaled
+    /// in the step's response.
+    CreateSession,
+    /// Uploads a chunk of active users (`bulk-upsert`); `detail` = `{session, from, to, count}`.
+    BulkUpsert,
+    /// Deactivates a chunk of inactive users (`bulk-delete`); `detail` as for [`ChangeKind::BulkUpsert`].
+    BulkDelete,
+    /// Starts the session's import (`start-import`).
+    StartImport,
+    /// Waits for the session to finish (polls `GET …/sessions/{sid}`); writes the delta hashes.
+    AwaitSession,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 16] = [
+    pub const ALL: [ChangeKind; 22] = [
         ChangeKind::CreateUser,
         ChangeKind::LinkUser,
         ChangeKind::UpdateUser,
@@ -139,6 +152,12 @@ impl ChangeKind {
         ChangeKind::EmailManager,
         ChangeKind::ScheduleStage,
         ChangeKind::CancelStage,
+        ChangeKind::DeleteSession,
+        ChangeKind::CreateSession,
+        ChangeKind::BulkUpsert,
+        ChangeKind::BulkDelete,
+        ChangeKind::StartImport,
+        ChangeKind::AwaitSession,
     ];
 
     /// The stored value, e.g. `createUser`.
@@ -160,6 +179,12 @@ impl ChangeKind {
             ChangeKind::EmailManager => "emailManager",
             ChangeKind::ScheduleStage => "scheduleStage",
             ChangeKind::CancelStage => "cancelStage",
+            ChangeKind::DeleteSession => "deleteSession",
+            ChangeKind::CreateSession => "createSession",
+            ChangeKind::BulkUpsert => "bulkUpsert",
+            ChangeKind::BulkDelete => "bulkDelete",
+            ChangeKind::StartImport => "startImport",
+            ChangeKind::AwaitSession => "awaitSession",
         }
     }
 
@@ -195,6 +220,12 @@ impl ChangeKind {
             ChangeKind::EmailManager => "Email the manager",
             ChangeKind::ScheduleStage => "Schedule license removal",
             ChangeKind::CancelStage => "Cancel the pending license removal",
+            ChangeKind::DeleteSession => "Delete the stale import session",
+            ChangeKind::CreateSession => "Create an import session",
+            ChangeKind::BulkUpsert => "Upload users",
+            ChangeKind::BulkDelete => "Deactivate users",
+            ChangeKind::StartImport => "Start the import",
+            ChangeKind::AwaitSession => "Wait for the import to finish",
         }
     }
 }
@@ -519,14 +550,15 @@ impl ExportFormat {
     }
 }
 
-/// The operations runs exist for (this issue's; #6 adds more).
-pub const RUN_OPERATIONS: [OperationId; 6] = [
+/// The operations runs exist for (this issue's; #6 and #7 add more).
+pub const RUN_OPERATIONS: [OperationId; 7] = [
     OperationId::MemberAccounts,
     OperationId::ProfileSync,
     OperationId::Guests,
     OperationId::Licenses,
     OperationId::Deactivation,
     OperationId::Activation,
+    OperationId::Imports,
 ];
 
 /// The stored operation id parsed back.

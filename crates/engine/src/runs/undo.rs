@@ -315,6 +315,14 @@ fn inverse(made: &Made, stages: &[StageRecord], now: Timestamp) -> Inverse {
             Inverse::Skip("The saved licenses are kept; saving them changed nothing on the tenant".into())
         }
         ChangeKind::EmailManager => Inverse::Skip("An email cannot be unsent".into()),
+        ChangeKind::DeleteSession
+        | ChangeKind::CreateSession
+        | ChangeKind::BulkUpsert
+        | ChangeKind::BulkDelete
+        | ChangeKind::StartImport
+        | ChangeKind::AwaitSession => Inverse::Skip(
+            "An import is not undone; import the source again with the records changed back".into(),
+        ),
         ChangeKind::CreateUser => Inverse::Skip(
             "A created account is not deleted by an undo; delete it in Entra if it is not wanted".into(),
         ),

@@ -17,6 +17,7 @@
 pub(crate) mod activation;
 pub(crate) mod deactivation;
 pub(crate) mod guests;
+pub(crate) mod imports;
 pub(crate) mod licenses;
 pub(crate) mod lifecycle_steps;
 pub(crate) mod member_accounts;
@@ -215,6 +216,7 @@ pub(crate) async fn plan(
         OperationId::Licenses => licenses::plan(ctx, scope).await,
         OperationId::Deactivation => deactivation::plan(ctx, scope).await,
         OperationId::Activation => activation::plan(ctx, scope).await,
+        OperationId::Imports => imports::plan(ctx, scope).await,
         other => Err(not_available(other)),
     }
 }
@@ -232,6 +234,7 @@ pub(crate) async fn execute(
         OperationId::Licenses => licenses::execute(ctx, change).await,
         OperationId::Deactivation => deactivation::execute(ctx, change).await,
         OperationId::Activation => activation::execute(ctx, change).await,
+        OperationId::Imports => imports::execute(ctx, change).await,
         other => StepResult::failed(
             not_available(other).to_string(),
             "Update okta365 to a version that provisions this operation.",
@@ -253,6 +256,7 @@ pub(crate) async fn found(
         OperationId::Licenses => licenses::found(ctx, change).await,
         OperationId::Deactivation => deactivation::found(ctx, change).await,
         OperationId::Activation => activation::found(ctx, change).await,
+        OperationId::Imports => imports::found(ctx, change).await,
         other => Err(not_available(other)),
     }
 }
