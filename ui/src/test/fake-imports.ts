@@ -184,7 +184,7 @@ export class FakeImports {
   stepDelayMs = 0;
   /** The next triggered session ends in ERROR (the sandbox's fail-next). */
   failNextSession = false;
-  schedules = new Map<string, ImportSchedule | null>();
+  readonly schedules = new Map<string, ImportSchedule | null>();
   now: () => Date = () => new Date();
   readonly #engine: FakeEngine;
   readonly #mappings = new Map<string, { source: SourceSpec; mapping: ImportMapping }>();
@@ -210,6 +210,7 @@ export class FakeImports {
       "import_rejects",
       "list_imports",
       "set_import_schedule",
+      "import_schedule",
     ].includes(cmd);
   }
 
@@ -267,11 +268,24 @@ export class FakeImports {
       }
       case "set_import_schedule": {
         const p = this.#engine.profile(args.profileId);
+        const name = String(args.sourceName ?? "").trim();
+        if (!this.#mappings.has(this.#key(p.id, name))) fail("invalid_input", `No source named "${name}" is saved; save its mapping first.`);
         const schedule = (args.schedule as ImportSchedule | null) ?? null;
-        if (schedule?.dailyAt && !/^([01]\d|2[0-3]):[0-5]\d$/.test(schedule.dailyAt))
-          fail("invalid_input", `"${schedule.dailyAt}" is not a time of day; use HH:MM such as 02:00.`);
-        this.schedules.set(this.#key(p.id, String(args.sourceName)), schedule);
-        return null;
+        if (schedule) {
+          if ((schedule.everyMins === null) === (schedule.dailyAt === null))
+            fail("invalid_input", "A schedule is either every N minutes or daily at HH:MM, not both (and not neither).");
+          if (schedule.everyMins !== null && !(Number.isInteger(schedule.everyMins) && schedule.everyMins >= 5))
+            fail("invalid_input", "Import at most every 5 minutes: Okta allows one import session per 5 minutes.");
+          if (schedule.dailyAt !== null && !/^([01]\d|2[0-3]):[0-5]\d$/.test(schedule.dailyAt))
+            fail("invalid_input", `"${schedule.dailyAt}" is not a time of day; use HH:MM such as 02:00.`);
+        }
+        const stored = schedule ? { ...schedule, timeZone: schedule.timeZone ?? "UTC" } : null;
+        this.schedules.set(this.#key(p.id, name), stored);
+        return structuredClone(stored);
+      }
+      case "import_schedule": {
+        const p = this.#engine.profile(args.profileId);
+        return structuredClone(this.schedules.get(this.#key(p.id, String(args.sourceName ?? "").trim())) ?? null);
       }
     }
     return fail("internal", `unhandled ${cmd}`);
@@ -280,6 +294,11 @@ export class FakeImports {
   /** Saves a source and mapping for a profile directly (what a test or the dev preview starts from). */
   saveMapping(profileId: string, sourceName: string, source: SourceSpec, mapping: ImportMapping): void {
     this.#mappings.set(this.#key(profileId, sourceName), structuredClone({ source, mapping }));
+  }
+
+  /** The schedule of a source name. */
+  schedule(profileId: string, sourceName: string): ImportSchedule | null {
+    return structuredClone(this.schedules.get(this.#key(profileId, sourceName)) ?? null);
   }
 
   /** The saved mapping of a source name. */

@@ -102,9 +102,9 @@ export interface SavedImportMapping {
   mapping: ImportMapping;
 }
 
-/** When a source is imported on its own (`set_import_schedule`). */
+/** When a source is imported on its own (`set_import_schedule`): every N minutes or daily at HH:MM in a time zone. */
 export interface ImportSchedule {
   everyMins: number | null;
   dailyAt: string | null;
-  timeZone: string;
+  timeZone: string | null;
 }

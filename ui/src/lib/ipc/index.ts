@@ -338,9 +338,12 @@ export const ipc = {
   importRejects: (importId: string): Promise<string> => call("import_rejects", { importId }),
   /** The profile's imports, newest first. */
   listImports: (profileId: string): Promise<ImportSummary[]> => call("list_imports", { profileId }),
-  /** Imports the source every N minutes or daily at a time (null: only by hand). */
-  setImportSchedule: (profileId: string, sourceName: string, schedule: ImportSchedule | null): Promise<void> =>
+  /** Imports the saved source every N minutes or daily at a time (null: only by hand); answers it as stored. */
+  setImportSchedule: (profileId: string, sourceName: string, schedule: ImportSchedule | null): Promise<ImportSchedule | null> =>
     call("set_import_schedule", { profileId, sourceName, schedule }),
+  /** The schedule of a saved source, or null. */
+  importSchedule: (profileId: string, sourceName: string): Promise<ImportSchedule | null> =>
+    call("import_schedule", { profileId, sourceName }),
 };
 
 /** What the wizard state needs from the backend; `ipc` in the app, a fake in some tests. */

@@ -468,6 +468,7 @@ describe("import commands (docs/imports.md)", () => {
     await ipc.importRejects("i1");
     await ipc.listImports("p1");
     await ipc.setImportSchedule("p1", "hr", null);
+    await ipc.importSchedule("p1", "hr");
 
     expect(seen).toEqual([
       ["preview_source", { profileId: "p1", source }],
@@ -480,6 +481,7 @@ describe("import commands (docs/imports.md)", () => {
       ["import_rejects", { importId: "i1" }],
       ["list_imports", { profileId: "p1" }],
       ["set_import_schedule", { profileId: "p1", sourceName: "hr", schedule: null }],
+      ["import_schedule", { profileId: "p1", sourceName: "hr" }],
     ]);
   });
 

@@ -8,6 +8,7 @@ import type {
   Backend,
   ImportMapping,
   ImportPlan,
+  ImportSchedule,
   ImportSummary,
   MappedPreviewRow,
   Progress,
@@ -257,7 +258,6 @@ export class ImportEditor {
   inactiveValues = $state(DEFAULT_INACTIVE.join(", "));
 
   mapped = $state<MappedPreviewRow[]>([]);
-  looked = $state(false);
   /** True once a saved mapping was read for the source name. */
   fromSaved = $state(false);
   suggesting = $state(false);
@@ -268,6 +268,7 @@ export class ImportEditor {
   readonly #backend: Backend;
   #mappedSeq = 0;
   #loadSeq = 0;
+  #edits = 0;
 
   constructor(backend: Backend, profileId: string) {
     this.#backend = backend;
@@ -380,10 +381,11 @@ export class ImportEditor {
     const name = sourceName.trim();
     if (!name) return false;
     const seq = ++this.#loadSeq;
+    const edits = this.#edits;
     try {
       const saved = await this.#backend.importMapping(this.profileId, name);
-      if (seq !== this.#loadSeq) return false;
-      this.looked = true;
+      // A newer load, or an edit made while this one read, wins.
+      if (seq !== this.#loadSeq || edits !== this.#edits) return false;
       if (!saved) {
         this.fromSaved = false;
         return false;
@@ -449,6 +451,7 @@ export class ImportEditor {
 
   /** A source field changed: the preview and the mapped rows are of the old source. */
   sourceEdited(): void {
+    this.#edits++;
     this.saved = false;
     this.preview = null;
     this.mapped = [];
@@ -456,15 +459,9 @@ export class ImportEditor {
 
   /** A mapping row changed: not saved any more, and the mapped rows follow. */
   edited(): void {
+    this.#edits++;
     this.saved = false;
     void this.refreshMapped();
-  }
-
-  setKind(kind: RuleKind, attribute: ImportAttribute | "externalId"): void {
-    const d = attribute === "externalId" ? this.externalId : this.rules[attribute];
-    d.kind = kind;
-    if (kind !== "custom") d.custom = null;
-    this.edited();
   }
 
   /** The first records as the mapping makes them (the latest answer wins). */
@@ -688,6 +685,98 @@ export class ImportDesk {
     this.view = null;
     this.confirm = "";
     this.error = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedule.
+
+export type ScheduleKind = "off" | "every" | "daily";
+
+function localTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** When the saved source is imported on its own (okta365 watch, or the app while it is open). */
+export class ImportScheduleForm {
+  readonly profileId: string;
+  kind = $state<ScheduleKind>("off");
+  everyMins = $state(60);
+  dailyAt = $state("02:00");
+  timeZone = $state(localTimeZone());
+  saving = $state(false);
+  saved = $state(false);
+  error = $state<ApiError | null>(null);
+  readonly #backend: Backend;
+  #edits = 0;
+
+  constructor(backend: Backend, profileId: string) {
+    this.#backend = backend;
+    this.profileId = profileId;
+  }
+
+  get problem(): string | null {
+    if (this.kind === "every" && !(Number.isInteger(Number(this.everyMins)) && Number(this.everyMins) >= 5))
+      return "Every 5 minutes at most often: Okta allows one import session per 5 minutes.";
+    if (this.kind === "daily" && !/^([01]\d|2[0-3]):[0-5]\d$/.test(this.dailyAt)) return "Enter the time as HH:MM, such as 02:00.";
+    return null;
+  }
+
+  get schedule(): ImportSchedule | null {
+    if (this.kind === "off") return null;
+    return this.kind === "every"
+      ? { everyMins: Number(this.everyMins), dailyAt: null, timeZone: null }
+      : { everyMins: null, dailyAt: this.dailyAt, timeZone: this.timeZone };
+  }
+
+  #take(s: ImportSchedule | null): void {
+    this.kind = s === null ? "off" : s.everyMins !== null ? "every" : "daily";
+    if (s?.everyMins != null) this.everyMins = s.everyMins;
+    if (s?.dailyAt) this.dailyAt = s.dailyAt;
+    if (s?.timeZone) this.timeZone = s.timeZone;
+  }
+
+  /**
+   * Reads the source's schedule (a source without one, or an engine without schedules: off); an
+   * edit made while it is read wins.
+   */
+  async load(sourceName: string): Promise<void> {
+    const edits = this.#edits;
+    let stored: ImportSchedule | null = null;
+    try {
+      stored = await this.#backend.importSchedule(this.profileId, sourceName.trim());
+    } catch {
+      stored = null;
+    }
+    if (edits === this.#edits) this.#take(stored);
+  }
+
+  edited(): void {
+    this.#edits++;
+    this.saved = false;
+  }
+
+  async save(sourceName: string): Promise<boolean> {
+    if (this.problem) {
+      this.error = { code: "invalid_input", message: this.problem };
+      return false;
+    }
+    this.saving = true;
+    this.error = null;
+    try {
+      this.#take(await this.#backend.setImportSchedule(this.profileId, sourceName.trim(), this.schedule));
+      this.saved = true;
+      return true;
+    } catch (error) {
+      this.error = asApiError(error);
+      return false;
+    } finally {
+      this.saving = false;
+    }
   }
 }
 

@@ -321,6 +321,29 @@ describe("Imports step", () => {
     expect(h("rejected")).toBeGreaterThan(0);
   });
 
+  it("schedules the saved source daily or every N minutes, refusing more often than every 5 minutes", async () => {
+    const p = await open((p) => saveHr(p));
+    await waitFor(() => expect(button("import-schedule-save").disabled).toBe(false));
+    await fireEvent.change(byTestId("import-schedule-kind")!, { target: { value: "daily" } });
+    await fireEvent.input(input("import-schedule-daily"), { target: { value: "03:30" } });
+    await fireEvent.input(input("import-schedule-zone"), { target: { value: "Europe/Berlin" } });
+    await fireEvent.click(button("import-schedule-save"));
+    await waitFor(() => expect(byTestId("import-schedule-saved")).not.toBeNull());
+    expect(engine.imports.schedule(p.id, "hr")).toEqual({ everyMins: null, dailyAt: "03:30", timeZone: "Europe/Berlin" });
+
+    await fireEvent.change(byTestId("import-schedule-kind")!, { target: { value: "every" } });
+    await fireEvent.input(input("import-schedule-every"), { target: { value: "2" } });
+    expect(button("import-schedule-save").disabled).toBe(true);
+    await fireEvent.input(input("import-schedule-every"), { target: { value: "60" } });
+    await fireEvent.click(button("import-schedule-save"));
+    await waitFor(() => expect(engine.imports.schedule(p.id, "hr")).toMatchObject({ everyMins: 60, dailyAt: null }));
+
+    await fireEvent.change(byTestId("import-schedule-kind")!, { target: { value: "off" } });
+    await fireEvent.click(button("import-schedule-save"));
+    await waitFor(() => expect(engine.imports.schedule(p.id, "hr")).toBeNull());
+    expect(engine.callsOf("set_import_schedule").at(-1)?.args).toEqual({ profileId: p.id, sourceName: "hr", schedule: null });
+  });
+
   it("says when there is no import yet", async () => {
     await open();
     await waitFor(() => expect(byTestId("import-history-empty")).not.toBeNull());
