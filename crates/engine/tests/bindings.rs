@@ -112,6 +112,14 @@ fn rendered() -> BTreeMap<String, String> {
     render::<TriggerReport>(&cfg, &mut out);
     render::<TestRunRequest>(&cfg, &mut out);
     render::<TestRunResult>(&cfg, &mut out);
+    render::<SourceSpec>(&cfg, &mut out);
+    render::<SourcePreview>(&cfg, &mut out);
+    render::<Transform>(&cfg, &mut out);
+    render::<AttributeRule>(&cfg, &mut out);
+    render::<ActiveRule>(&cfg, &mut out);
+    render::<ImportMapping>(&cfg, &mut out);
+    render::<MappedPreviewRow>(&cfg, &mut out);
+    render::<Reject>(&cfg, &mut out);
 
     let mut index = String::from(
         "// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n",

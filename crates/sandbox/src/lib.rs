@@ -14,6 +14,7 @@
 //! | `/v1.0/users/{id}/assignLicense`, `/licenseDetails`, `/revokeSignInSessions` | licenses with seat accounting (direct and Entra group-based: `licenseAssignmentStates`, `consumedUnits` once per user) and session revocation: `graph_licenses` |
 //! | `/v1.0/users/{id}/sendMail`, `/mailFolders/sentitems/messages` | Outlook mail: 202, the sender's Sent Items (`$filter` on `sentDateTime` and `subject`), `Mail.Send` / `Mail.ReadBasic.All`: `graph_mail` |
 //! | `GET /v1.0/groups/{id}` | the Entra groups of group-based licensing, read only (`$select`; Group.Read.All, GroupMember.Read.All or Directory.Read.All): `graph_groups` |
+//! | `/api/v1/identity-sources/{sourceId}/sessions[/{id}[/bulk-upsert\|/bulk-delete\|/start-import]]` | Anything-as-a-Source import sessions with Okta's rules (one active session, one new session per 5 minutes, 1–200 profiles per request, ≤ 50 requests and ≤ 10,000 users per session), processed on the sandbox clock into the org's users: `okta_identity_sources`. The seeded Custom Identity Source is **`0oa5hrsrc0sandbox1d7`** ("HR import") |
 //! | `/_sandbox/...` | control endpoints (below); never under a vendor path |
 //!
 //! Responses copy the vendors' status codes, headers and error bodies: Okta `link` paging and
@@ -59,6 +60,12 @@
 //! | `POST /_sandbox/entra/replication-delay` | `{"notFoundCalls": n}`: the next n Graph calls naming an object created since answer 404 `Request_ResourceNotFound` |
 //! | `POST /_sandbox/entra/policies` | `{"conditionalAccessBlocksPublicClients": bool, "userConsentBlocked": bool}`: delegated tokens fail with AADSTS53003, or AADSTS90094 for a non-admin |
 //! | `GET /_sandbox/entra/graph-writes` | every Graph write served on applications and service principals (`method`, `path`, `status`) |
+//! | `POST /_sandbox/identity-sources/rules` | `{"minGapSecs","processingSecs","secsPer1000Users"}` (any of them; defaults 300, 5 and 2): the gap between session creations and how long a triggered session processes (`processingSecs` + `secsPer1000Users` × users / 1000); `GET` reads them; reset by `/_sandbox/reset` |
+//! | `POST /_sandbox/identity-sources/fail-next` | the next session to finish processing ends in ERROR (each call adds one) → `{failNext}` |
+//! | `GET /_sandbox/identity-sources/{sourceId}/stats` | `{sessions, bulkRequests, usersUpserted, usersDeleted}`: sessions created, bulk requests accepted, distinct users upserted / deleted by sessions that completed |
+//! | `GET /_sandbox/hr/users?page=N&size=50` | the sample HR source: `{"data": [records], "next": url \| null}`; 100 seeded records (`id`, `active`, `title`, `first_name`, `last_name`, `street_number`, `street_name`, `city`, `state`, `country`, `postcode`, `email`, `phone`, `cell`, `dob`), ids 1001–1100, every tenth inactive |
+//! | `PUT /_sandbox/hr/users/{id}` | merge fields into a record (`null` removes one); `POST /_sandbox/hr/users` `{"records": [...]}` replaces them all |
+//! | `GET /_sandbox/hr/users.csv` | the same records as CSV (header row, RFC 4180 quoting) |
 //!
 //! ## Delegated sign-in (creating the app registration for the admin)
 //! Public clients `14d82eec-204b-4c2f-b7e8-296a70dab67e` (Microsoft Graph Command Line Tools) and

@@ -100,9 +100,53 @@ pub const PREVIEW_ROWS: usize = 20;
 
 // ---------------------------------------------------------------- CSV
 
+/// The file under the CSV reader, noting where its newlines are: the `csv` crate's own line numbers
+/// miss `\r\n` line ends, so a record's line is counted here from its byte offset. Only the newlines of
+/// the reader's look-ahead are kept.
+struct LineCounter {
+    inner: BufReader<File>,
+    offset: u64,
+    /// `(offset, is \n)` of the `\r` and `\n` bytes read but not yet passed.
+    ahead: VecDeque<(u64, bool)>,
+    passed: u64,
+}
+
+impl std::io::Read for LineCounter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' || *b == b'\r' {
+                self.ahead.push_back((self.offset + i as u64, *b == b'\n'));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl LineCounter {
+    /// The line (from 1) of the first byte at or after `offset` that is not a line end: `csv` reports a
+    /// record as starting at the line ends before it (the `\n` of a `\r\n`, skipped blank lines).
+    /// Offsets must not go backwards.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut start = offset;
+        while let Some(&(at, newline)) = self.ahead.front() {
+            if at > start {
+                break;
+            }
+            if at == start {
+                start += 1;
+            }
+            self.ahead.pop_front();
+            self.passed += u64::from(newline);
+        }
+        self.passed + 1
+    }
+}
+
 /// A CSV file read record by record.
 pub struct CsvSource {
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<LineCounter>,
     columns: Vec<String>,
     record: csv::ByteRecord,
     path: String,
@@ -186,7 +230,12 @@ impl CsvSource {
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(buf);
+            .from_reader(LineCounter {
+                inner: buf,
+                offset: 0,
+                ahead: VecDeque::new(),
+                passed: 0,
+            });
         let mut header = csv::ByteRecord::new();
         let found = reader
             .read_byte_record(&mut header)
@@ -245,7 +294,8 @@ impl CsvSource {
             if !more {
                 return Ok(None);
             }
-            let line = self.record.position().map_or(0, csv::Position::line);
+            let byte = self.record.position().map_or(0, csv::Position::byte);
+            let line = self.reader.get_mut().line_at(byte);
             if self.record.len() == 1
                 && self
                     .record
