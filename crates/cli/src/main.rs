@@ -6,6 +6,7 @@
 //! (2 for a malformed command line).
 
 mod connect;
+mod import;
 mod licenses;
 mod lifecycle;
 mod output;
@@ -86,6 +87,9 @@ enum Command {
     /// The delayed stages (license removals of staged deactivations): list, cancel, run now, run due.
     #[command(subcommand)]
     Stages(lifecycle::StagesCommand),
+    /// Import users into Okta from a CSV file or an HTTP JSON endpoint (Anything-as-a-Source).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,6 +292,7 @@ async fn dispatch(engine: &Engine, cli: Cli) -> okta365_engine::Result<()> {
         Command::TestRun(args) => watch::test_run(engine, json, args).await?,
         Command::Lifecycle(command) => lifecycle::run(engine, json, command).await?,
         Command::Stages(command) => lifecycle::stages(engine, json, command).await?,
+        Command::Import(command) => import::run(engine, json, command).await?,
         Command::Review(args) => {
             if !review::run(engine, json, args).await? {
                 return Err(okta365_engine::Error::invalid(

@@ -45,6 +45,8 @@ struct Round {
     stages: Vec<RunSummary>,
     /// Of those, the ones that ran late (came due while nothing ran), with how late.
     late: Vec<Stage>,
+    /// Scheduled imports that came due this round.
+    imports: Vec<okta365_engine::DueImport>,
     cursor: Option<String>,
     error: Option<String>,
 }
@@ -128,6 +130,7 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
             reconciled: None,
             stages: Vec::new(),
             late: Vec::new(),
+            imports: Vec::new(),
             cursor: None,
             error: None,
         };
@@ -194,6 +197,28 @@ pub async fn watch(engine: &Engine, json: bool, args: WatchArgs) -> Result<()> {
             }
             Err(e) => {
                 line.push_str(&format!("; due stages failed: {e}"));
+                out.error.get_or_insert_with(|| e.to_string());
+                failure.get_or_insert(e);
+            }
+        }
+        let imports = match progress_sink(json) {
+            Some(sink) => engine.run_due_imports(Some(&profile.id), &sink).await,
+            None => engine.run_due_imports(Some(&profile.id), &()).await,
+        };
+        match imports {
+            Ok(due) => {
+                for d in &due {
+                    let what = match (&d.applied, &d.problem) {
+                        (Some(s), _) => status_word(s.status).to_owned(),
+                        (None, Some(p)) => p.clone(),
+                        (None, None) => "planned".to_owned(),
+                    };
+                    line.push_str(&format!("; import {}: {what}", d.source_name));
+                }
+                out.imports = due;
+            }
+            Err(e) => {
+                line.push_str(&format!("; scheduled imports failed: {e}"));
                 out.error.get_or_insert_with(|| e.to_string());
                 failure.get_or_insert(e);
             }

@@ -1,0 +1,168 @@
+//! `okta365 import` end to end with the real binary, a real data dir, the real OS keychain and the data
+//! dir's sandbox served by `okta365 sandbox serve`: a 100-row CSV previewed, mapped (suggested and
+//! saved), planned, applied through the sandbox's identity-source sessions (rules scaled down), the
+//! users read back from the Okta API; a second run finds nothing changed; list, rejects, schedule and
+//! the refusals. Run inside a D-Bus session with an unlocked gnome-keyring, as `scripts/test` does.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+use serde_json::{Value, json};
+
+const SOURCE_ID: &str = "0oa5hrsrc0sandbox1d7";
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_csv_of_100_users_is_imported_into_okta() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let serve = Serve::start(data);
+    ok_json(data, &["profile", "add-sandbox", "Imports", "--json"]);
+    let org = serve.info["okta_org_url"].as_str().unwrap().to_owned();
+
+    // Without an identity source the import says how to set one.
+    let csv = data.join("people.csv");
+    {
+        let mut f = std::fs::File::create(&csv).unwrap();
+        writeln!(f, "employee_id,first_name,last_name,email,status").unwrap();
+        for n in 1..=100 {
+            writeln!(
+                f,
+                "E{n:03},\"Lee, Ann{n}\",Park,ann.{n}@people.example.com,active"
+            )
+            .unwrap();
+        }
+    }
+    let csv_path = csv.display().to_string();
+    let saved = ok_json(
+        data,
+        &[
+            "import",
+            "mapping",
+            "--source",
+            "hr",
+            "--csv",
+            &csv_path,
+            "--auto-map",
+            "--json",
+        ],
+    );
+    assert_eq!(saved["saved"], true);
+    assert_eq!(saved["mapping"]["externalId"]["column"], "employee_id");
+    assert_eq!(saved["preview"].as_array().unwrap().len(), 20);
+    assert_eq!(saved["preview"][0]["profile"]["firstName"], "Lee, Ann1");
+    let out = run(data, &["import", "run", "--source", "hr", "--plan"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("okta365 connect okta --identity-source"),
+        "{}",
+        stderr(&out)
+    );
+
+    ok_json(
+        data,
+        &[
+            "connect",
+            "okta",
+            "--org",
+            &org,
+            "--identity-source",
+            SOURCE_ID,
+            "--json",
+        ],
+    );
+    serve.control(
+        reqwest::Method::POST,
+        "identity-sources/rules",
+        Some(json!({ "minGapSecs": 2, "processingSecs": 1, "secsPer1000Users": 0 })),
+    );
+
+    let preview = ok_json(data, &["import", "preview", "--csv", &csv_path, "--json"]);
+    assert_eq!(preview["columns"].as_array().unwrap().len(), 5);
+    assert_eq!(preview["total"], 100);
+    assert_eq!(preview["rows"].as_array().unwrap().len(), 20);
+
+    let planned = ok_json(
+        data,
+        &["import", "run", "--source", "hr", "--plan", "--json"],
+    );
+    let plan = &planned["plan"];
+    assert_eq!(plan["records"], 100, "{plan}");
+    assert_eq!(plan["active"], 100);
+    assert_eq!(
+        (plan["sessions"].clone(), plan["bulkRequests"].clone()),
+        (json!(1), json!(1))
+    );
+
+    // Applying needs --yes when stdin is not a terminal.
+    let out = run(data, &["import", "run", "--source", "hr"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+
+    let applied = ok_json(
+        data,
+        &["import", "run", "--source", "hr", "--yes", "--json"],
+    );
+    assert_eq!(applied["result"]["status"], "succeeded", "{applied}");
+    let user = serve.okta(
+        reqwest::Method::GET,
+        "api/v1/users/ann.57@people.example.com",
+        None,
+    );
+    assert_eq!(user["status"], "ACTIVE");
+    assert_eq!(user["profile"]["lastName"], "Park");
+    let stats = serve.control(
+        reqwest::Method::GET,
+        &format!("identity-sources/{SOURCE_ID}/stats"),
+        None,
+    );
+    assert_eq!(stats["usersUpserted"], 100);
+    assert_eq!(stats["bulkRequests"], 1);
+
+    // Nothing changed: nothing is uploaded the second time.
+    let again = ok_json(
+        data,
+        &["import", "run", "--source", "hr", "--yes", "--json"],
+    );
+    assert_eq!(again["plan"]["unchanged"], 100, "{again}");
+    assert_eq!(again["result"], Value::Null);
+
+    let list = ok_json(data, &["import", "list", "--json"]);
+    let list = list.as_array().unwrap();
+    let done: Vec<&Value> = list.iter().filter(|i| i["status"] == "succeeded").collect();
+    assert_eq!(done.len(), 1, "{list:?}");
+    assert_eq!(done[0]["upserted"], 100);
+    let import_id = done[0]["importId"].as_str().unwrap();
+    let rejects = run(data, &["import", "rejects", import_id, "--csv"]);
+    assert!(rejects.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&rejects.stdout).trim(),
+        "position,externalId,reason"
+    );
+
+    let scheduled = ok_json(
+        data,
+        &[
+            "import", "schedule", "--source", "hr", "--every", "60m", "--json",
+        ],
+    );
+    assert_eq!(scheduled["everyMins"], 60);
+    let out = run(
+        data,
+        &["import", "schedule", "--source", "hr", "--every", "2m"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("5 minutes"), "{}", stderr(&out));
+    let out = run(data, &["import", "run", "--source", "nosuch", "--plan"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("No source named \"nosuch\""),
+        "{}",
+        stderr(&out)
+    );
+}
