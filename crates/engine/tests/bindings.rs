@@ -120,6 +120,14 @@ fn rendered() -> BTreeMap<String, String> {
     render::<ImportMapping>(&cfg, &mut out);
     render::<MappedPreviewRow>(&cfg, &mut out);
     render::<Reject>(&cfg, &mut out);
+    render::<ImportRequest>(&cfg, &mut out);
+    render::<ImportStop>(&cfg, &mut out);
+    render::<DeactivationGuard>(&cfg, &mut out);
+    render::<ImportPlan>(&cfg, &mut out);
+    render::<ImportSummary>(&cfg, &mut out);
+    render::<SavedImport>(&cfg, &mut out);
+    render::<ImportSchedule>(&cfg, &mut out);
+    render::<DueImport>(&cfg, &mut out);
 
     let mut index = String::from(
         "// Generated from crates/engine/src/dto.rs by crates/engine/tests/bindings.rs. Do not edit.\n",

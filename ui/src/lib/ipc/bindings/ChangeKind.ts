@@ -3,4 +3,4 @@
 /**
  * What one planned change does.
  */
-export type ChangeKind = "createUser" | "linkUser" | "updateUser" | "inviteGuest" | "linkGuest" | "deleteUser" | "disableUser" | "enableUser" | "setUsageLocation" | "assignLicense" | "removeLicenses" | "revokeSessions" | "snapshotLicenses" | "emailManager" | "scheduleStage" | "cancelStage";
+export type ChangeKind = "createUser" | "linkUser" | "updateUser" | "inviteGuest" | "linkGuest" | "deleteUser" | "disableUser" | "enableUser" | "setUsageLocation" | "assignLicense" | "removeLicenses" | "revokeSessions" | "snapshotLicenses" | "emailManager" | "scheduleStage" | "cancelStage" | "deleteSession" | "createSession" | "bulkUpsert" | "bulkDelete" | "startImport" | "awaitSession";
