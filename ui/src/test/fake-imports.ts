@@ -6,6 +6,7 @@
 // and error codes as the engine.
 import type {
   ApiError,
+  DueImport,
   ImportMapping,
   ImportPlan,
   ImportRequest,
@@ -16,6 +17,7 @@ import type {
   Progress,
   Reject,
   RunSummary,
+  RunTrigger,
   SourcePreview,
   SourceSpec,
   Transform,
@@ -185,6 +187,8 @@ export class FakeImports {
   /** The next triggered session ends in ERROR (the sandbox's fail-next). */
   failNextSession = false;
   readonly schedules = new Map<string, ImportSchedule | null>();
+  /** When each schedule last started an import. */
+  readonly lastRun = new Map<string, Date>();
   now: () => Date = () => new Date();
   readonly #engine: FakeEngine;
   readonly #mappings = new Map<string, { source: SourceSpec; mapping: ImportMapping }>();
@@ -211,6 +215,7 @@ export class FakeImports {
       "list_imports",
       "set_import_schedule",
       "import_schedule",
+      "run_due_imports",
     ].includes(cmd);
   }
 
@@ -283,6 +288,8 @@ export class FakeImports {
         this.schedules.set(this.#key(p.id, name), stored);
         return structuredClone(stored);
       }
+      case "run_due_imports":
+        return this.#runDue((args.profileId as string | null) ?? null, args.onProgress);
       case "import_schedule": {
         const p = this.#engine.profile(args.profileId);
         return structuredClone(this.schedules.get(this.#key(p.id, String(args.sourceName ?? "").trim())) ?? null);
@@ -451,8 +458,10 @@ export class FakeImports {
     if (!p.okta.identitySourceId)
       fail("invalid_input", "This profile has no Custom Identity Source id; enter it on the Okta step (Identity source id, 0oa…).");
     const saved = this.#mappings.get(this.#key(p.id, request.sourceName)) ?? fail("not_found", `No saved mapping for the source "${request.sourceName}"; save one first.`);
-    if (!(request.maxRejectPercent >= 0 && request.maxRejectPercent <= 100)) fail("invalid_input", "maxRejectPercent is a percentage from 0 to 100.");
-    if (!(Number.isInteger(request.maxDeactivations) && request.maxDeactivations >= 0)) fail("invalid_input", "maxDeactivations is a whole number, 0 or more.");
+    const maxReject = request.maxRejectPercent ?? 1;
+    const maxDeactivations = request.maxDeactivations ?? 10;
+    if (!(maxReject >= 0 && maxReject <= 100)) fail("invalid_input", "maxRejectPercent is a percentage from 0 to 100.");
+    if (!(Number.isInteger(maxDeactivations) && maxDeactivations >= 0)) fail("invalid_input", "maxDeactivations is a whole number, 0 or more.");
     const loaded = this.#load(saved.source);
     const rows = this.#mapAll(loaded, saved.mapping);
     const hashes = this.#hashes.get(this.#key(p.id, request.sourceName)) ?? new Map<string, string>();
@@ -485,8 +494,8 @@ export class FakeImports {
       unchanged,
       rejected: rejects.length,
       rejects: rejects.slice(0, 200),
-      stopped: rows.length > 0 && (rejects.length / rows.length) * 100 > request.maxRejectPercent ? "rejects" : null,
-      deactivationGuard: inactive > request.maxDeactivations ? { count: inactive, max: request.maxDeactivations } : null,
+      stopped: rows.length > 0 && (rejects.length / rows.length) * 100 > maxReject ? "rejects" : null,
+      deactivationGuard: inactive > maxDeactivations ? { count: inactive, max: maxDeactivations } : null,
       sessions,
       bulkRequests,
       // One GET /sessions, then per session create + start + polls; half a second a request, plus
@@ -516,7 +525,47 @@ export class FakeImports {
     return structuredClone(plan);
   }
 
-  async #apply(importId: string, confirm: number | null, channel: unknown): Promise<RunSummary> {
+  /** The scheduled imports that are due: planned with the defaults, applied unless stopped. */
+  async #runDue(profileId: string | null, channel: unknown): Promise<DueImport[]> {
+    const now = this.now();
+    const out: DueImport[] = [];
+    for (const [key, schedule] of this.schedules) {
+      const [pid, sourceName] = key.split("\u0000");
+      if (!schedule || (profileId !== null && pid !== profileId)) continue;
+      const last = this.lastRun.get(key) ?? null;
+      const due = schedule.everyMins !== null
+        ? last === null || now.getTime() - last.getTime() >= schedule.everyMins * 60_000
+        : schedule.dailyAt !== null &&
+          now.toISOString().slice(11, 16) >= schedule.dailyAt &&
+          (last === null || last.toISOString().slice(0, 10) !== now.toISOString().slice(0, 10));
+      if (!due) continue;
+      this.lastRun.set(key, now);
+      let plan: ImportPlan | null = null;
+      try {
+        plan = this.#plan({ profileId: pid, sourceName, delta: true, fullResync: false, maxRejectPercent: 1, maxDeactivations: 10 });
+        if (plan.stopped) {
+          out.push({ sourceName, plan, applied: null, problem: `Stopped: ${plan.rejected} of ${plan.records} records rejected; nothing uploaded` });
+          continue;
+        }
+        if (plan.deactivationGuard) {
+          out.push({
+            sourceName,
+            plan,
+            applied: null,
+            problem: `It deactivates ${plan.deactivationGuard.count} users, more than ${plan.deactivationGuard.max}; confirm it on the Imports step`,
+          });
+          continue;
+        }
+        const applied = plan.active + plan.inactive > 0 ? await this.#apply(plan.importId, null, channel, "schedule") : null;
+        out.push({ sourceName, plan, applied, problem: null });
+      } catch (error) {
+        out.push({ sourceName, plan, applied: null, problem: (error as ApiError).message ?? String(error) });
+      }
+    }
+    return out;
+  }
+
+  async #apply(importId: string, confirm: number | null, channel: unknown, trigger: RunTrigger = "manual"): Promise<RunSummary> {
     const stored = this.#imports.get(importId) ?? fail("not_found", `No import with id ${importId}.`);
     const { plan, summary } = stored;
     if (summary.status !== "planned") fail("invalid_input", `Import ${importId} is ${summary.status}; plan it again to apply.`);
@@ -603,7 +652,7 @@ export class FakeImports {
       runId: importId,
       profileId: plan.profileId,
       operation: "imports",
-      trigger: "manual",
+      trigger,
       status,
       users: total,
       changes: steps,

@@ -928,6 +928,12 @@ const VERBS: Record<ChangeKind, string> = {
   emailManager: "Email the manager",
   scheduleStage: "Schedule the license removal",
   cancelStage: "Cancel the license removal",
+  deleteSession: "Delete the stale import session",
+  createSession: "Create an import session",
+  bulkUpsert: "Upload users",
+  bulkDelete: "Deactivate users",
+  startImport: "Start the import",
+  awaitSession: "Wait for the import to finish",
 };
 
 function csvCell(value: unknown): string {

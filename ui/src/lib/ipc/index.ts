@@ -9,6 +9,7 @@ import type {
   CreateSandboxProfileRequest,
   CredentialInfo,
   CredentialKind,
+  DueImport,
   DueReport,
   ErrorCode,
   ExportFormat,
@@ -48,7 +49,7 @@ import type {
   RunFilter,
   RunPlan,
   RunSummary,
-  SavedImportMapping,
+  SavedImport,
   SaveMicrosoftRequest,
   SaveOktaRequest,
   SeatPoint,
@@ -321,7 +322,7 @@ export const ipc = {
   previewMapping: (profileId: string, source: SourceSpec, mapping: ImportMapping): Promise<MappedPreviewRow[]> =>
     call("preview_mapping", { profileId, source, mapping }),
   /** The saved source and mapping of a source name, or null. */
-  importMapping: (profileId: string, sourceName: string): Promise<SavedImportMapping | null> =>
+  importMapping: (profileId: string, sourceName: string): Promise<SavedImport | null> =>
     call("import_mapping", { profileId, sourceName }),
   /** Saves the source and its mapping under the source name. */
   saveImportMapping: (profileId: string, sourceName: string, source: SourceSpec, mapping: ImportMapping): Promise<void> =>
@@ -341,6 +342,9 @@ export const ipc = {
   /** Imports the saved source every N minutes or daily at a time (null: only by hand); answers it as stored. */
   setImportSchedule: (profileId: string, sourceName: string, schedule: ImportSchedule | null): Promise<ImportSchedule | null> =>
     call("set_import_schedule", { profileId, sourceName, schedule }),
+  /** Plans and applies every scheduled import that is due (of one profile, or of all with null). */
+  runDueImports: (profileId: string | null, onProgress?: (progress: Progress) => void): Promise<DueImport[]> =>
+    call("run_due_imports", { profileId, onProgress: progressChannel(onProgress) }),
   /** The schedule of a saved source, or null. */
   importSchedule: (profileId: string, sourceName: string): Promise<ImportSchedule | null> =>
     call("import_schedule", { profileId, sourceName }),

@@ -2,5 +2,3 @@
 // (docs/architecture.md, "The IPC contract"; docs/connections.md, "IPC"; docs/setup.md). Re-exported
 // from one place so the rest of the front end never cares where they come from; no hand-written twins.
 export type * from "./bindings";
-// The import DTOs (docs/imports.md) until their generated bindings land.
-export type * from "./import-types";

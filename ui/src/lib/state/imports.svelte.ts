@@ -6,6 +6,7 @@
 import type {
   ApiError,
   Backend,
+  DueImport,
   ImportMapping,
   ImportPlan,
   ImportSchedule,
@@ -19,6 +20,7 @@ import type {
 } from "../ipc";
 import { asApiError } from "./connect.svelte";
 import { saveFile, type Download } from "./history.svelte";
+import type { Clock } from "./provisioning.svelte";
 
 /** The Custom Identity Source attributes a mapping may fill, in the order the mapping card lists them. */
 export const IMPORT_ATTRIBUTES = [
@@ -877,4 +879,71 @@ export function importBars(
   const yTicks: Array<{ value: number; y: number }> = [];
   for (let v = 0; v <= max; v += step) yTicks.push({ value: v, y: y(v) });
   return { groups, yTicks, max };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled imports while the app is open.
+
+/** How often the app starts the scheduled imports that are due. */
+export const DUE_IMPORTS_EVERY_MS = 60_000;
+
+const systemClock: Clock = {
+  setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+  clearInterval: (handle) => globalThis.clearInterval(handle as ReturnType<typeof setInterval>),
+  now: () => new Date(),
+};
+
+/**
+ * The app's round of scheduled imports (docs/imports.md, "Schedules"): once at start and every
+ * minute while okta365 is open (every profile). Keeps what the rounds did, newest first, and counts
+ * the rounds that did something so the Imports step can read its history again.
+ */
+export class DueImports {
+  running = $state(false);
+  /** Imports the rounds started (applied, or left planned with the reason), newest first. */
+  ran = $state<DueImport[]>([]);
+  /** Bumped each time a round started an import. */
+  version = $state(0);
+  error = $state<ApiError | null>(null);
+  readonly #backend: Backend;
+  readonly #clock: Clock;
+  #timer: unknown = null;
+
+  constructor(backend: Backend, clock: Clock = systemClock) {
+    this.#backend = backend;
+    this.#clock = clock;
+  }
+
+  get started(): boolean {
+    return this.#timer !== null;
+  }
+
+  start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = this.#clock.setInterval(() => void this.round(), DUE_IMPORTS_EVERY_MS);
+    void this.round();
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.#clock.clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** One round (skipped while one is in flight). */
+  async round(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const due = await this.#backend.runDueImports(null);
+      this.error = null;
+      if (due.length) {
+        this.ran = [...due.slice().reverse(), ...this.ran].slice(0, 20);
+        this.version++;
+      }
+    } catch (error) {
+      this.error = asApiError(error);
+    } finally {
+      this.running = false;
+    }
+  }
 }

@@ -7,8 +7,8 @@ import type { ChangeKind, OperationId, PlannedChange, Progress, RunStatus, RunSt
 export const RUN_OPERATIONS = ["memberAccounts", "profileSync", "guests"] as const satisfies readonly OperationId[];
 /** The licensing lifecycle's operations, in the order the Lifecycle step shows them (docs/licensing.md). */
 export const LIFECYCLE_OPERATIONS = ["licenses", "deactivation", "activation"] as const satisfies readonly OperationId[];
-/** Every operation that runs as a planned, journaled run (the History step's filter). */
-export const ALL_RUN_OPERATIONS = [...RUN_OPERATIONS, ...LIFECYCLE_OPERATIONS] as const;
+/** Every operation that runs as a planned, journaled run (the History step's filter); imports are runs too (docs/imports.md). */
+export const ALL_RUN_OPERATIONS = [...RUN_OPERATIONS, ...LIFECYCLE_OPERATIONS, "imports"] as const;
 export type RunOperation = (typeof ALL_RUN_OPERATIONS)[number];
 
 export const OPERATION_WORDS: Record<RunOperation, { title: string; lead: string }> = {
@@ -31,6 +31,10 @@ export const OPERATION_WORDS: Record<RunOperation, { title: string; lead: string
   deactivation: {
     title: "Deactivation",
     lead: "Accounts of people who left the assignments group are disabled (sessions revoked, licenses remembered, manager emailed); their licenses are removed after the delay.",
+  },
+  imports: {
+    title: "Import",
+    lead: "Records of a CSV file or an HTTP JSON endpoint uploaded to the Okta Custom Identity Source in import sessions: active ones upserted, inactive ones deactivated.",
   },
   activation: {
     title: "Activation",
@@ -60,12 +64,18 @@ export const CHANGE_WORDS: Record<ChangeKind, string> = {
   emailManager: "Email manager",
   scheduleStage: "Schedule license removal",
   cancelStage: "Cancel license removal",
+  deleteSession: "Delete stale import session",
+  createSession: "Create import session",
+  bulkUpsert: "Upload users",
+  bulkDelete: "Deactivate users",
+  startImport: "Start import",
+  awaitSession: "Wait for import",
 };
 
 /** The tag class of a change kind in the shared `.tag` styles. */
 export function changeTone(kind: ChangeKind): "create" | "update" | "exists" | "missing" {
-  if (kind === "deleteUser" || kind === "disableUser" || kind === "removeLicenses" || kind === "revokeSessions") return "missing";
-  if (kind === "linkUser" || kind === "linkGuest" || kind === "snapshotLicenses" || kind === "emailManager") return "exists";
+  if (kind === "deleteUser" || kind === "disableUser" || kind === "removeLicenses" || kind === "revokeSessions" || kind === "bulkDelete" || kind === "deleteSession") return "missing";
+  if (kind === "linkUser" || kind === "linkGuest" || kind === "snapshotLicenses" || kind === "emailManager" || kind === "awaitSession") return "exists";
   if (kind === "updateUser" || kind === "setUsageLocation" || kind === "scheduleStage" || kind === "cancelStage") return "update";
   return "create";
 }

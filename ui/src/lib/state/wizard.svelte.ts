@@ -13,6 +13,7 @@ import {
   type StepId,
   type ConnectionTarget,
 } from "../ipc";
+import { DueImports } from "./imports.svelte";
 import { DueStages } from "./lifecycle.svelte";
 import type { Triggers } from "./provisioning.svelte";
 import { Requirements } from "./requirements.svelte";
@@ -65,6 +66,12 @@ export class Wizard {
    */
   readonly dueStages: DueStages;
 
+  /**
+   * The app's round of scheduled imports (docs/imports.md, "Schedules"): started with the due
+   * stages, every minute while the app is open.
+   */
+  readonly dueImports: DueImports;
+
   readonly #backend: Backend;
   /** Bumped on every step change so a slow, older `set_wizard_step` answer cannot win. */
   #stepSeq = 0;
@@ -73,6 +80,7 @@ export class Wizard {
     this.#backend = backend;
     this.requirements = new Requirements(backend);
     this.dueStages = new DueStages(backend);
+    this.dueImports = new DueImports(backend);
   }
 
   /** The backend the steps call for their own work (saving forms, tests, credentials). */

@@ -344,6 +344,25 @@ describe("Imports step", () => {
     expect(engine.callsOf("set_import_schedule").at(-1)?.args).toEqual({ profileId: p.id, sourceName: "hr", schedule: null });
   });
 
+  it("runs a due scheduled import while the app is open, and shows one left planned by its rejects", async () => {
+    await open((p) => {
+      saveHr(p);
+      engine.imports.saveMapping(p.id, "hr-bad", csv, suggestMapping(HR_COLUMNS));
+      engine.imports.schedules.set(`${p.id}\u0000hr`, { everyMins: 60, dailyAt: null, timeZone: null });
+    });
+    // The first round ran at start: "hr" was applied and heads the history.
+    await waitFor(() => expect(document.querySelector('[data-testid^="import-run-"]')?.getAttribute("data-status")).toBe("succeeded"));
+    expect(engine.callsOf("run_due_imports")[0].args).toMatchObject({ profileId: null });
+    expect(byTestId("import-due")).toBeNull();
+
+    engine.imports.hr[9].email = "";
+    engine.imports.hr[20].id = "E1001";
+    const p = engine.profiles[0];
+    engine.imports.schedules.set(`${p.id}\u0000hr-bad`, { everyMins: 60, dailyAt: null, timeZone: null });
+    const due = (await engine.handle("run_due_imports", { profileId: p.id, onProgress: { id: -1 } })) as Array<{ sourceName: string; problem: string | null }>;
+    expect(due).toEqual([expect.objectContaining({ sourceName: "hr-bad", problem: "Stopped: 3 of 100 records rejected; nothing uploaded" })]);
+  });
+
   it("says when there is no import yet", async () => {
     await open();
     await waitFor(() => expect(byTestId("import-history-empty")).not.toBeNull());
