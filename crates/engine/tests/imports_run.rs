@@ -79,7 +79,7 @@ async fn ready(env: &Env) {
 }
 
 /// Saves the CSV as source `hr` with the suggested mapping.
-async fn save_source(env: &Env, path: &PathBuf) {
+async fn save_source(env: &Env, path: &std::path::Path) {
     let source = SourceSpec::Csv {
         path: path.display().to_string(),
         delimiter: None,

@@ -476,7 +476,7 @@ impl Engine {
             .iter()
             .find(|s| s.status.is_running())
             .map(|s| s.id.clone());
-        let ctx = RunContext::load(self, profile.clone()).await?;
+        let ctx = RunContext::load_for(self, profile.clone(), OperationId::Imports).await?;
 
         // Files are written under a temporary name, then named after the run once it is recorded.
         let dir = self.paths().data_dir.join("imports");

@@ -143,6 +143,42 @@ impl RunContext {
         })
     }
 
+    /// The context an operation's run is applied with: [`RunContext::load`], except for imports,
+    /// which write only to Okta (through the identity source) and so need no Microsoft connection:
+    /// their context has the profile's Graph client when it has one, else one that is never called.
+    pub(crate) async fn load_for(
+        engine: &Engine,
+        profile: ProfileRecord,
+        operation: crate::dto::OperationId,
+    ) -> Result<RunContext> {
+        if operation != crate::dto::OperationId::Imports {
+            return RunContext::load(engine, profile).await;
+        }
+        let graph = match engine.graph_client_for(&profile).await {
+            Ok(graph) => graph,
+            Err(_) => unconnected_graph(&profile)?,
+        };
+        let okta = engine
+            .okta_client(&profile, super::ops::imports::IMPORT_SCOPES)
+            .await?;
+        let domains = TenantDomains::default();
+        Ok(RunContext {
+            engine: engine.clone(),
+            settings: settings::defaults_for(&domains),
+            profile,
+            okta,
+            graph,
+            domains,
+            member_links: HashMap::new(),
+            guest_links: HashMap::new(),
+            default_usage_location: None,
+            unverified_emails: Default::default(),
+            run_id: None,
+            managers: Default::default(),
+            import: Default::default(),
+        })
+    }
+
     /// The members of a role's Okta group (all pages).
     pub(crate) async fn group_members(&self, role: GroupRole) -> Result<Vec<okta365_okta::User>> {
         settings::group_members(&self.engine, &self.profile, &self.okta, role).await
@@ -199,6 +235,38 @@ pub(crate) fn okta_attribute(user: &okta365_okta::User, name: &str) -> Option<St
         },
     };
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A Graph client for a profile without a Microsoft connection (imports only): any call it made would
+/// fail at the token; imports never make one.
+fn unconnected_graph(profile: &ProfileRecord) -> Result<GraphClient> {
+    use okta365_graph::{ClientId, EntraCredential, TenantId, TokenProvider};
+    let unusable =
+        |e: okta365_graph::Error| Error::invalid(format!("The profile's Microsoft URLs: {e}"));
+    // The profile's URLs when they parse, else Microsoft's (the client is never called either way).
+    let url = |value: &str, fallback: &str| {
+        url::Url::parse(value)
+            .or_else(|_| url::Url::parse(fallback))
+            .map_err(|e| Error::invalid(format!("The Microsoft URL {fallback}: {e}")))
+    };
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let provider = TokenProvider::new(
+        &url(
+            &profile.entra_login_url,
+            "https://login.microsoftonline.com",
+        )?,
+        TenantId::parse(nil).map_err(unusable)?,
+        ClientId::parse(nil).map_err(unusable)?,
+        EntraCredential::ClientSecret(okta365_secrets::Secret::new(String::new())),
+        reqwest::Client::new(),
+    )
+    .map_err(unusable)?;
+    GraphClient::new(
+        &url(&profile.graph_url, "https://graph.microsoft.com")?,
+        provider,
+        reqwest::Client::new(),
+    )
+    .map_err(unusable)
 }
 
 async fn domains_from_graph(graph: &GraphClient) -> okta365_graph::Result<TenantDomains> {

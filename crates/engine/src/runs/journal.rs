@@ -639,7 +639,7 @@ impl Engine {
             )));
         }
         let profile = self.find_by_id(record.profile_id).await?;
-        let ctx = match RunContext::load(self, profile).await {
+        let ctx = match RunContext::load_for(self, profile, plan.operation).await {
             Ok(ctx) => RunContext {
                 run_id: Some(id),
                 ..ctx
@@ -760,7 +760,7 @@ impl Engine {
                 Ok(p) => p,
                 Err(_) => continue,
             };
-            let ctx = match RunContext::load(self, profile).await {
+            let ctx = match RunContext::load_for(self, profile, plan.operation).await {
                 Ok(ctx) => RunContext {
                     run_id: Some(id),
                     ..ctx

@@ -547,7 +547,7 @@ async fn write_hashes(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange) 
             .await?;
         // Only chunks sent by this run: a chunk found with its session already started may not have
         // been sent, so its users are uploaded again next time.
-        if !step.is_some_and(|s| s.status == "done") {
+        if step.is_none_or(|s| s.status != "done") {
             continue;
         }
         let rows: Vec<(String, [u8; 32])> = read_spool(ic, from, to)?
