@@ -62,6 +62,18 @@ const COMMANDS: &[&str] = &[
     "run_due_stages",
     "plan_undo",
     "seat_history",
+    "preview_source",
+    "suggest_mapping",
+    "preview_mapping",
+    "import_mapping",
+    "save_import_mapping",
+    "plan_import",
+    "apply_import",
+    "import_rejects",
+    "list_imports",
+    "set_import_schedule",
+    "run_due_imports",
+    "import_schedule",
 ];
 
 fn main() {

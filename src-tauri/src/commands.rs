@@ -3,6 +3,10 @@
 //! When the engine could not open, every command answers with that start-up error ([`AppState`]).
 
 use okta365_engine::dto::{
+    DueImport, ImportMapping, ImportPlan, ImportRequest, ImportSchedule, ImportSummary,
+    MappedPreviewRow, SavedImport, SourcePreview, SourceSpec,
+};
+use okta365_engine::dto::{
     DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, SeatPoint, Stage,
 };
 use okta365_engine::dto::{
@@ -670,6 +674,148 @@ pub async fn seat_history(
 ) -> Answer<Vec<SeatPoint>> {
     app.engine()?
         .seat_history(&profile_id, days)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn preview_source(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source: SourceSpec,
+) -> Answer<SourcePreview> {
+    app.engine()?
+        .preview_source(&profile_id, source)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn suggest_mapping(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source: SourceSpec,
+) -> Answer<ImportMapping> {
+    app.engine()?
+        .suggest_mapping(&profile_id, source)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn preview_mapping(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source: SourceSpec,
+    mapping: ImportMapping,
+) -> Answer<Vec<MappedPreviewRow>> {
+    app.engine()?
+        .preview_mapping(&profile_id, source, mapping)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn import_mapping(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source_name: String,
+) -> Answer<Option<SavedImport>> {
+    app.engine()?
+        .import_mapping(&profile_id, &source_name)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn save_import_mapping(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source_name: String,
+    source: SourceSpec,
+    mapping: ImportMapping,
+) -> Answer<SavedImport> {
+    app.engine()?
+        .save_import_mapping(&profile_id, &source_name, source, mapping)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn plan_import(app: State<'_, AppState>, request: ImportRequest) -> Answer<ImportPlan> {
+    app.engine()?
+        .plan_import(request)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn apply_import(
+    app: State<'_, AppState>,
+    import_id: String,
+    confirm_deactivations: Option<u32>,
+    on_progress: Channel<Progress>,
+) -> Answer<RunSummary> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .apply_import(&import_id, confirm_deactivations, &forward)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn import_rejects(app: State<'_, AppState>, import_id: String) -> Answer<String> {
+    app.engine()?
+        .import_rejects(&import_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn list_imports(
+    app: State<'_, AppState>,
+    profile_id: String,
+) -> Answer<Vec<ImportSummary>> {
+    app.engine()?
+        .list_imports(&profile_id)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn set_import_schedule(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source_name: String,
+    schedule: Option<ImportSchedule>,
+) -> Answer<Option<ImportSchedule>> {
+    app.engine()?
+        .set_import_schedule(&profile_id, &source_name, schedule)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn import_schedule(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source_name: String,
+) -> Answer<Option<ImportSchedule>> {
+    app.engine()?
+        .import_schedule(&profile_id, &source_name)
+        .await
+        .map_err(ApiError::from)
+}
+
+#[tauri::command]
+pub async fn run_due_imports(
+    app: State<'_, AppState>,
+    profile_id: Option<String>,
+    on_progress: Channel<Progress>,
+) -> Answer<Vec<DueImport>> {
+    let forward = |progress: &Progress| drop(on_progress.send(progress.clone()));
+    app.engine()?
+        .run_due_imports(profile_id.as_deref(), &forward)
         .await
         .map_err(ApiError::from)
 }

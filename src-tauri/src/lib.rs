@@ -146,6 +146,18 @@ pub fn run() -> Result<i32> {
             commands::run_due_stages,
             commands::plan_undo,
             commands::seat_history,
+            commands::preview_source,
+            commands::suggest_mapping,
+            commands::preview_mapping,
+            commands::import_mapping,
+            commands::save_import_mapping,
+            commands::plan_import,
+            commands::apply_import,
+            commands::import_rejects,
+            commands::list_imports,
+            commands::set_import_schedule,
+            commands::run_due_imports,
+            commands::import_schedule,
         ])
         .build(context)?;
 
