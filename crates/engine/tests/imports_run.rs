@@ -470,6 +470,12 @@ async fn too_many_rejects_stop_the_import_and_deactivations_need_a_confirmation(
     let csv = env.engine.import_rejects(&p.import_id).await.unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(csv.contains("already used at position 22"), "{csv}");
+    // A deleted import's files go at the next plan.
+    let files = env.dir.path().join("imports");
+    let spool = files.join(format!("{}.jsonl", p.import_id));
+    let rejects_file = files.join(format!("{}.rejects.csv", p.import_id));
+    assert!(spool.exists() && rejects_file.exists());
+    env.engine.delete_run(&p.import_id).await.unwrap();
 
     // Allowed with a higher maximum; then 11 inactive users need the confirmation.
     let p = env
@@ -481,6 +487,7 @@ async fn too_many_rejects_stop_the_import_and_deactivations_need_a_confirmation(
         .await
         .unwrap();
     assert_eq!(p.stopped, None);
+    assert!(!spool.exists() && !rejects_file.exists(), "cleaned up");
     env.engine
         .apply_import(&p.import_id, None, &())
         .await

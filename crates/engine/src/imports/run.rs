@@ -477,6 +477,7 @@ impl Engine {
             .find(|s| s.status.is_running())
             .map(|s| s.id.clone());
         let ctx = RunContext::load_for(self, profile.clone(), OperationId::Imports).await?;
+        self.clean_import_files().await;
 
         // Files are written under a temporary name, then named after the run once it is recorded.
         let dir = self.paths().data_dir.join("imports");
@@ -564,6 +565,44 @@ impl Engine {
             .await?;
         tracing::info!(import_id = %run_id, records = import.records, sessions = import.sessions, bulk_requests, stopped = import.stopped.is_some(), "import planned");
         Ok(import)
+    }
+
+    /// Deletes the spool and rejects files of imports that were deleted, or that finished more than 30
+    /// days ago (and plan files left by an interrupted plan a day ago). Never fails a plan.
+    async fn clean_import_files(&self) {
+        let dir = self.paths().data_dir.join("imports");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let now = Timestamp::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stem = name
+                .strip_suffix(".rejects.csv")
+                .or_else(|| name.strip_suffix(".jsonl"));
+            let Some(stem) = stem else { continue };
+            let remove = if stem.starts_with("plan-") {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(86_400))
+            } else if let Ok(id) = Uuid::parse_str(stem) {
+                match self.db(move |store| store.run(id)).await {
+                    Ok(None) => true,
+                    Ok(Some(run)) => run
+                        .finished_at
+                        .is_some_and(|f| now.duration_since(f).as_secs() > 30 * 86_400),
+                    Err(_) => false,
+                }
+            } else {
+                false
+            };
+            if remove {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Streams the source through the mapping and the validation into the spool and the rejects file,

@@ -32,6 +32,9 @@ pub(crate) const IMPORT_SCOPES: &[&str] = &["okta.identitySources.manage"];
 /// The longest an import waits for Okta's session rules or a session to finish.
 const MAX_WAIT: Duration = Duration::from_secs(6 * 3600);
 
+/// How long a 400 on creating a session is taken for the 5-minute rule when no session is open.
+const GAP_REFUSAL: Duration = Duration::from_secs(390);
+
 /// What the steps of one import run share: the identity-source client, the source, the spool.
 #[derive(Debug)]
 pub(crate) struct ImportCtx {
@@ -268,6 +271,16 @@ async fn create_session(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange
                 let open = is.sessions().await.ok();
                 let why = match open.as_deref().and_then(blocking) {
                     Some(s) => format!("session {} is {}", s.id, s.status),
+                    // Refused for longer than the 5-minute rule with no session in the way: the 400
+                    // is about something else.
+                    None if begun.elapsed() > GAP_REFUSAL => {
+                        return from_okta(
+                            Value::Null,
+                            &e,
+                            "Okta keeps refusing a new import session although no session is open; check \
+                             the identity source in the Okta Admin Console, then resume the import.",
+                        );
+                    }
                     None => "the last session is less than 5 minutes old".to_owned(),
                 };
                 let mut wait = delay;
