@@ -636,3 +636,74 @@ async fn a_kill_mid_upload_resumes_without_sending_anything_twice() {
         "ACTIVE"
     );
 }
+
+#[tokio::test]
+async fn a_due_schedule_is_planned_and_applied_with_progress_in_records() {
+    let env = Env::new().await;
+    ready(&env).await;
+    let path = write_csv(&env, "hr", &rows(450));
+    save_source(&env, &path).await;
+    let bad = env
+        .engine
+        .set_import_schedule(
+            &env.profile.id,
+            "hr",
+            Some(okta365_engine::ImportSchedule {
+                every_mins: Some(60),
+                daily_at: Some("02:00".into()),
+                time_zone: None,
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("not both"), "{bad}");
+    env.engine
+        .set_import_schedule(
+            &env.profile.id,
+            "hr",
+            Some(okta365_engine::ImportSchedule {
+                every_mins: Some(60),
+                daily_at: None,
+                time_zone: None,
+            }),
+        )
+        .await
+        .unwrap();
+    let reports = std::sync::Mutex::new(Vec::new());
+    let sink = |p: &okta365_engine::Progress| reports.lock().unwrap().push(p.clone());
+    let due = env
+        .engine
+        .run_due_imports(Some(&env.profile.id), &sink)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "never run: due at once");
+    let plan = due[0].plan.as_ref().unwrap();
+    assert_eq!(plan.active, 450);
+    assert_eq!(
+        due[0].applied.as_ref().unwrap().status,
+        RunStatus::Succeeded
+    );
+    let detail = env.engine.run_detail(&plan.import_id).await.unwrap();
+    assert_eq!(detail.summary.trigger, okta365_engine::RunTrigger::Schedule);
+    let reports = reports.into_inner().unwrap();
+    let uploads: Vec<_> = reports
+        .iter()
+        .filter(|p| p.operation == "import" && p.step != "done")
+        .collect();
+    assert!(uploads.iter().all(|p| p.total == Some(450)), "{uploads:?}");
+    let done: Vec<u32> = uploads.iter().map(|p| p.done).collect();
+    assert!(done.contains(&200) && done.contains(&450), "{done:?}");
+    assert!(
+        uploads
+            .iter()
+            .any(|p| p.message.contains("Upload users: session 1 of 1")),
+        "{uploads:?}"
+    );
+    // Ran this round: not due again for an hour.
+    let again = env
+        .engine
+        .run_due_imports(Some(&env.profile.id), &())
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+}
