@@ -204,7 +204,10 @@ impl Engine {
                 .map(|_| crate::connect::OKTA_API_TOKEN.to_owned()),
             okta_client_id: None,
             okta_key_id: None,
-            okta_identity_source_id: None,
+            // A profile with the demo credentials imports into the demo seed's identity source.
+            okta_identity_source_id: demo
+                .as_ref()
+                .map(|_| okta365_sandbox::DEMO_IDENTITY_SOURCE_ID.to_owned()),
             operations: crate::connect::default_operation_ids(),
         };
         let secrets: Vec<(CredentialKind, Secret)> = match demo {

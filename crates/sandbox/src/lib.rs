@@ -126,6 +126,9 @@ pub use local::{
 };
 pub use seed::Seed;
 
+/// The Custom Identity Source of the demo seed ("HR import"): the one sandbox profiles import into.
+pub const DEMO_IDENTITY_SOURCE_ID: &str = "0oa5hrsrc0sandbox1d7";
+
 /// How to start a sandbox server.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {

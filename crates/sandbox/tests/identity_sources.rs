@@ -812,3 +812,13 @@ async fn sessions_survive_a_restart_of_a_file_backed_sandbox() {
         "the data uploaded before the restart was applied"
     );
 }
+
+#[test]
+fn the_demo_identity_source_id_is_the_seeded_one() {
+    let json: serde_json::Value =
+        serde_json::from_str(include_str!("../seed/demo.json")).expect("the demo seed is JSON");
+    assert_eq!(
+        json["okta"]["identitySources"][0]["id"],
+        okta365_sandbox::DEMO_IDENTITY_SOURCE_ID
+    );
+}
