@@ -253,6 +253,29 @@ async fn imports_probe_the_identity_source_or_say_how_to_set_it() {
         .set_operations(&setup.profile.id, vec![OperationId::Imports])
         .await
         .unwrap();
+    // A sandbox profile starts with the demo identity source; an empty id clears it.
+    let cleared = setup
+        .engine
+        .save_okta(SaveOktaRequest {
+            profile_id: setup.profile.id.clone(),
+            org_url: setup.org(),
+            auth: OktaAuthInput::ServiceApp {
+                client_id: setup
+                    .engine
+                    .profile(&setup.profile.id)
+                    .await
+                    .unwrap()
+                    .okta
+                    .client_id
+                    .unwrap(),
+                private_key: None,
+                key_id: None,
+            },
+            identity_source_id: Some(String::new()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(cleared.okta.identity_source_id, None);
     let test = setup.test().await;
     let source = step(&test, "scope:okta.identitySources.manage");
     assert_eq!(source.status, CheckStatus::Skipped);
