@@ -25,7 +25,6 @@ fn a_csv_of_100_users_is_imported_into_okta() {
     ok_json(data, &["profile", "add-sandbox", "Imports", "--json"]);
     let org = serve.info["okta_org_url"].as_str().unwrap().to_owned();
 
-    // Without an identity source the import says how to set one.
     let csv = data.join("people.csv");
     {
         let mut f = std::fs::File::create(&csv).unwrap();
@@ -56,6 +55,20 @@ fn a_csv_of_100_users_is_imported_into_okta() {
     assert_eq!(saved["mapping"]["externalId"]["column"], "employee_id");
     assert_eq!(saved["preview"].as_array().unwrap().len(), 20);
     assert_eq!(saved["preview"][0]["profile"]["firstName"], "Lee, Ann1");
+    // A sandbox profile imports into the demo identity source; without one the import says how to
+    // set it.
+    ok_json(
+        data,
+        &[
+            "connect",
+            "okta",
+            "--org",
+            &org,
+            "--identity-source",
+            "",
+            "--json",
+        ],
+    );
     let out = run(data, &["import", "run", "--source", "hr", "--plan"]);
     assert!(!out.status.success());
     assert!(
@@ -143,6 +156,60 @@ fn a_csv_of_100_users_is_imported_into_okta() {
     assert_eq!(
         String::from_utf8_lossy(&rejects.stdout).trim(),
         "position,externalId,reason"
+    );
+
+    // The sandbox's HR system as an HTTP source: paged JSON, the records under /data, the next page
+    // at /next.
+    let hr_url = format!(
+        "{}/hr/users?size=50",
+        serve.info["control_url"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let mapped = ok_json(
+        data,
+        &[
+            "import",
+            "mapping",
+            "--source",
+            "hrapi",
+            "--url",
+            &hr_url,
+            "--records",
+            "/data",
+            "--next",
+            "/next",
+            "--auto-map",
+            "--json",
+        ],
+    );
+    assert_eq!(mapped["mapping"]["externalId"]["column"], "id", "{mapped}");
+    let hr = ok_json(
+        data,
+        &[
+            "import",
+            "run",
+            "--source",
+            "hrapi",
+            "--yes",
+            "--max-deactivations",
+            "100",
+            "--max-reject-percent",
+            "100",
+            "--json",
+        ],
+    );
+    assert_eq!(hr["plan"]["records"], 100, "both pages read: {hr}");
+    assert_eq!(hr["result"]["status"], "succeeded", "{hr}");
+    let after = serve.control(
+        reqwest::Method::GET,
+        &format!("identity-sources/{SOURCE_ID}/stats"),
+        None,
+    );
+    assert_eq!(
+        after["usersUpserted"].as_u64().unwrap(),
+        100 + hr["plan"]["active"].as_u64().unwrap()
     );
 
     let scheduled = ok_json(
