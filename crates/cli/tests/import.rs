@@ -219,6 +219,22 @@ fn a_csv_of_100_users_is_imported_into_okta() {
         ],
     );
     assert_eq!(scheduled["everyMins"], 60);
+    // `watch` runs the due import (never run: due at once): nothing changed, nothing uploaded.
+    let out = run(data, &["watch", "--once", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rounds = json_lines(&out);
+    let round = rounds.last().unwrap();
+    assert_eq!(round["imports"][0]["sourceName"], "hr", "{round}");
+    assert_eq!(round["imports"][0]["plan"]["unchanged"], 100, "{round}");
+    assert_eq!(
+        round["imports"][0]["applied"]["status"], "succeeded",
+        "{round}"
+    );
+    assert!(
+        stderr(&out).contains("import hr: succeeded"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(
         data,
         &["import", "schedule", "--source", "hr", "--every", "2m"],
