@@ -174,6 +174,68 @@ impl Tenant {
         Ok(body)
     }
 
+    /// `POST /_sandbox/{path}` with a JSON body.
+    pub async fn sandbox_post(&self, path: &str, body: Value) -> Result<Value> {
+        self.sandbox_send(reqwest::Method::POST, path, body).await
+    }
+
+    /// `PUT /_sandbox/{path}` with a JSON body.
+    pub async fn sandbox_put(&self, path: &str, body: Value) -> Result<Value> {
+        self.sandbox_send(reqwest::Method::PUT, path, body).await
+    }
+
+    async fn sandbox_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Value> {
+        let url = format!("{}/_sandbox/{path}", self.base);
+        let response = self
+            .http
+            .request(method.clone(), &url)
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        ensure!(
+            status.is_success(),
+            "{method} {url} answered {status}: {text}"
+        );
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Writes the sandbox's sample HR source as a CSV file (what an HR system's export looks like).
+    pub async fn save_hr_csv(&self, path: &std::path::Path) -> Result<()> {
+        let url = format!("{}/_sandbox/hr/users.csv", self.base);
+        let response = self.http.get(&url).send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        ensure!(status.is_success(), "GET {url} answered {status}");
+        std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
+    /// The Okta user with this login, if any.
+    pub async fn okta_user(&self, login: &str) -> Result<Option<Value>> {
+        let url = format!("{}/api/v1/users/{login}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .header("Authorization", format!("SSWS {}", self.okta_token))
+            .header("Accept", "application/json")
+            .send()
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let status = response.status();
+        let body: Value = response.json().await?;
+        ensure!(status.is_success(), "GET {url} answered {status}: {body}");
+        Ok(Some(body))
+    }
+
     /// The mails Graph sent (`kind: "mail"` entries of `GET /_sandbox/mail`) to `to`.
     pub async fn mails_to(&self, to: &str) -> Result<Vec<Value>> {
         let all = self.sandbox_get("mail").await?;
