@@ -126,9 +126,11 @@ async fn leavers_are_disabled_then_unlicensed_and_returners_get_their_own_licens
     app.screenshot("pending-stage").await?;
     app.click(&format!("stage-cancel-{id}")).await?;
     // The pending list drops it; with finished stages shown it is there, cancelled.
-    wait_for(STEP_TIMEOUT, "the stage to leave the pending list", || async {
-        Ok((!app.is_visible(&stage_id).await.unwrap_or(false)).then_some(()))
-    })
+    wait_for(
+        STEP_TIMEOUT,
+        "the stage to leave the pending list",
+        || async { Ok((!app.is_visible(&stage_id).await.unwrap_or(false)).then_some(())) },
+    )
     .await?;
     app.click("stages-show-finished").await?;
     app.wait_for_css(
