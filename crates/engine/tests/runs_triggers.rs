@@ -344,5 +344,8 @@ async fn reconcile_plans_every_member_and_applies_then_finds_nothing() {
         .reconcile(&env.profile.id, Some(OperationId::Imports))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("memberAccounts"), "{err}");
+    assert!(
+        err.to_string().contains("okta365 import run --source"),
+        "imports are not reconciled; the message says how to run one: {err}"
+    );
 }
