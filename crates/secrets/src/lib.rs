@@ -80,10 +80,13 @@ pub enum CredentialKind {
     /// A certificate of the Entra app registration with its private key (PEM; a PFX is converted when it
     /// is saved, so its password is never needed again and never stored).
     EntraClientCertificate,
+    /// The value of the auth header an import's HTTP source is read with, one per saved source (stored
+    /// with [`Keychain::set_named`] under the source's name; not in [`CredentialKind::ALL`]).
+    ImportSourceSecret,
 }
 
 impl CredentialKind {
-    /// Every kind, for cleanup of entries whose index was lost.
+    /// Every kind stored once per profile, for cleanup of entries whose index was lost.
     pub const ALL: [CredentialKind; 4] = [
         CredentialKind::OktaApiToken,
         CredentialKind::OktaPrivateKey,
@@ -98,6 +101,7 @@ impl CredentialKind {
             CredentialKind::OktaPrivateKey => "okta.private_key",
             CredentialKind::EntraClientSecret => "entra.client_secret",
             CredentialKind::EntraClientCertificate => "entra.client_certificate",
+            CredentialKind::ImportSourceSecret => "import.source_secret",
         }
     }
 
@@ -108,6 +112,7 @@ impl CredentialKind {
             CredentialKind::OktaPrivateKey => "Okta service app private key",
             CredentialKind::EntraClientSecret => "Entra client secret",
             CredentialKind::EntraClientCertificate => "Entra client certificate",
+            CredentialKind::ImportSourceSecret => "import source's auth header value",
         }
     }
 
@@ -191,6 +196,53 @@ impl Keychain {
         Ok(deleted)
     }
 
+    /// Stores (or replaces) a profile's secret of this kind named `name` (e.g. an import source's).
+    pub async fn set_named(
+        &self,
+        profile_id: &str,
+        kind: CredentialKind,
+        name: &str,
+        secret: &Secret,
+    ) -> Result<()> {
+        let secret = secret.clone();
+        self.run_account(profile_id, kind, Some(name), move |entry| {
+            entry.set_password(secret.expose())
+        })
+        .await?;
+        tracing::debug!(service = %self.service, profile_id, kind = kind.as_str(), name, "stored secret in keychain");
+        Ok(())
+    }
+
+    /// Reads a profile's secret of this kind named `name`; `None` when there is no such entry.
+    pub async fn get_named(
+        &self,
+        profile_id: &str,
+        kind: CredentialKind,
+        name: &str,
+    ) -> Result<Option<Secret>> {
+        self.run_account(profile_id, kind, Some(name), |entry| {
+            entry.get_password().map(Secret::new)
+        })
+        .await
+    }
+
+    /// Deletes a profile's secret of this kind named `name`; returns whether there was one.
+    pub async fn delete_named(
+        &self,
+        profile_id: &str,
+        kind: CredentialKind,
+        name: &str,
+    ) -> Result<bool> {
+        let deleted = self
+            .run_account(profile_id, kind, Some(name), |entry| {
+                entry.delete_credential()
+            })
+            .await?
+            .is_some();
+        tracing::debug!(service = %self.service, profile_id, kind = kind.as_str(), name, deleted, "deleted secret from keychain");
+        Ok(deleted)
+    }
+
     /// Deletes every listed kind of a profile's secrets, trying all of them even if one fails; returns how
     /// many existed, or the first error.
     pub async fn delete_all_for_profile(
@@ -220,8 +272,23 @@ impl Keychain {
         kind: CredentialKind,
         call: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
     ) -> Result<Option<T>> {
+        self.run_account(profile_id, kind, None, call).await
+    }
+
+    /// [`Keychain::run`] on the account `{profile_id}/{kind}`, or `{profile_id}/{kind}/{name}`.
+    async fn run_account<T: Send + 'static>(
+        &self,
+        profile_id: &str,
+        kind: CredentialKind,
+        name: Option<&str>,
+        call: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
+    ) -> Result<Option<T>> {
         let service = self.service.clone();
-        let account = format!("{profile_id}/{}", kind.as_str());
+        let account = match name {
+            Some(name) => format!("{profile_id}/{}/{name}", kind.as_str()),
+            None => format!("{profile_id}/{}", kind.as_str()),
+        };
+        let bad_encoding_account = account.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let entry = keyring::Entry::new(&service, &account)?;
             call(&entry)
@@ -231,7 +298,12 @@ impl Keychain {
         match joined {
             Ok(Ok(value)) => Ok(Some(value)),
             Ok(Err(keyring::Error::NoEntry)) => Ok(None),
-            Ok(Err(error)) => Err(map_error(&self.service, kind, context(), error)),
+            Ok(Err(error)) => Err(map_error(
+                &self.service,
+                &bad_encoding_account,
+                context(),
+                error,
+            )),
             Err(join) => {
                 let (profile_id, kind) = context();
                 Err(Error::Interrupted {
@@ -246,7 +318,7 @@ impl Keychain {
 
 fn map_error(
     service: &str,
-    credential: CredentialKind,
+    account: &str,
     (profile_id, kind): (String, String),
     error: keyring::Error,
 ) -> Error {
@@ -284,7 +356,7 @@ fn map_error(
         // Never echo the bytes: they are the (undecodable) secret.
         keyring::Error::BadEncoding(_) => Error::BadEncoding {
             service: service.to_owned(),
-            account: format!("{profile_id}/{}", credential.as_str()),
+            account: account.to_owned(),
             profile_id,
             kind,
         },

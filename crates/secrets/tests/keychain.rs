@@ -170,3 +170,43 @@ async fn build_kinds_do_not_share_entries() {
     );
     dev.delete(&id, CredentialKind::OktaApiToken).await.unwrap();
 }
+
+#[tokio::test]
+async fn named_entries_are_apart_from_each_other_and_from_the_plain_kind() {
+    let keychain = Keychain::for_build();
+    let id = profile();
+    let kind = CredentialKind::ImportSourceSecret;
+    keychain
+        .set_named(&id, kind, "hr", &Secret::new("hr-key"))
+        .await
+        .unwrap();
+    keychain
+        .set_named(&id, kind, "payroll", &Secret::new("payroll-key"))
+        .await
+        .unwrap();
+    let get = |name: &'static str| {
+        let (keychain, id) = (keychain.clone(), id.clone());
+        async move {
+            keychain
+                .get_named(&id, kind, name)
+                .await
+                .unwrap()
+                .map(|s| s.expose().to_owned())
+        }
+    };
+    assert_eq!(get("hr").await.as_deref(), Some("hr-key"));
+    assert_eq!(get("payroll").await.as_deref(), Some("payroll-key"));
+    assert!(
+        keychain.get(&id, kind).await.unwrap().is_none(),
+        "the unnamed account of the kind is another entry"
+    );
+    assert!(keychain.delete_named(&id, kind, "hr").await.unwrap());
+    assert!(!keychain.delete_named(&id, kind, "hr").await.unwrap());
+    assert_eq!(get("hr").await, None);
+    assert_eq!(
+        get("payroll").await.as_deref(),
+        Some("payroll-key"),
+        "deleting one name leaves the other"
+    );
+    assert!(keychain.delete_named(&id, kind, "payroll").await.unwrap());
+}
