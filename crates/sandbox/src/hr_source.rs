@@ -6,7 +6,10 @@
 //!   (`page` from 1, `size` 1–1000);
 //! - `PUT /_sandbox/hr/users/{id}` merges the body's fields into that record (`null` removes a field);
 //! - `POST /_sandbox/hr/users` `{"records": [...]}` replaces all records;
-//! - `GET /_sandbox/hr/users.csv`: the same records as CSV (RFC 4180 quoting, a header row).
+//! - `GET /_sandbox/hr/users.csv`: the same records as CSV (RFC 4180 quoting, a header row);
+//! - `PUT /_sandbox/hr/auth` `{"header": "X-Api-Key", "value": "…"}` makes the two reads above answer
+//!   401 unless the request carries that header with that value (only its SHA-256 is kept);
+//!   `DELETE /_sandbox/hr/auth` opens them again.
 //!
 //! A record: `id` (number), `active` (boolean), `title`, `first_name`, `last_name`, `street_number`
 //! (number), `street_name`, `city`, `state`, `country` (ISO 3166 alpha-2), `postcode`, `email`, `phone`,
@@ -18,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,7 @@ use serde_json::{Map, Value, json};
 
 use crate::okta::Query;
 use crate::server::Shared;
+use crate::state::sha256_hex;
 
 /// The columns of a record, in the order the CSV shows them.
 pub(crate) const COLUMNS: [&str; 15] = [
@@ -50,6 +54,16 @@ pub(crate) const COLUMNS: [&str; 15] = [
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct HrState {
     pub records: Vec<Map<String, Value>>,
+    /// The header the reads require, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<HrAuth>,
+}
+
+/// A header the HR reads require: its name and the SHA-256 of its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HrAuth {
+    pub header: String,
+    pub value_sha256: String,
 }
 
 impl Default for HrState {
@@ -246,7 +260,10 @@ impl HrState {
             );
             records.push(r);
         }
-        HrState { records }
+        HrState {
+            records,
+            auth: None,
+        }
     }
 }
 
@@ -273,6 +290,81 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/hr/users", get(list).post(replace))
         .route("/hr/users.csv", get(csv))
         .route("/hr/users/{id}", put(merge))
+        .route("/hr/auth", put(set_auth).delete(clear_auth))
+}
+
+/// 401 when the reads require a header and the request lacks it or carries another value.
+fn refused(auth: Option<&HrAuth>, headers: &HeaderMap) -> Option<Response> {
+    let auth = auth?;
+    let sent = headers
+        .get(auth.header.as_str())
+        .and_then(|v| v.to_str().ok())
+        .map(sha256_hex);
+    (sent.as_deref() != Some(auth.value_sha256.as_str())).then(|| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "This HR source needs the header {} with its API key",
+                auth.header
+            ),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthRequest {
+    header: String,
+    value: String,
+}
+
+/// `PUT /_sandbox/hr/auth`: the reads require this header and value from now on → 204.
+async fn set_auth(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    let req: AuthRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "The body must be {{\"header\": name, \"value\": text}} ({e}), e.g. {{\"header\":\"X-Api-Key\",\"value\":\"k3y\"}}"
+                ),
+            );
+        }
+    };
+    if HeaderName::from_bytes(req.header.as_bytes()).is_err() || req.value.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "header must be a valid header name and value must not be empty",
+        );
+    }
+    let auth = HrAuth {
+        header: req.header.to_ascii_lowercase(),
+        value_sha256: sha256_hex(&req.value),
+    };
+    match shared
+        .mutate(|st| {
+            st.hr.auth = Some(auth);
+            Ok::<_, ()>(())
+        })
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `DELETE /_sandbox/hr/auth`: the reads need no header again → 204.
+async fn clear_auth(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    match shared
+        .mutate(|st| {
+            st.hr.auth = None;
+            Ok::<_, ()>(())
+        })
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 fn number(query: &Query, name: &str, default: usize, max: usize) -> Result<usize, String> {
@@ -288,7 +380,7 @@ fn number(query: &Query, name: &str, default: usize, max: usize) -> Result<usize
 }
 
 /// `GET /_sandbox/hr/users?page=N&size=M`.
-async fn list(AxState(shared): AxState<Arc<Shared>>, query: Query) -> Response {
+async fn list(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, query: Query) -> Response {
     let (page, size) = match (
         number(&query, "page", 1, 1_000_000),
         number(&query, "size", 50, 1000),
@@ -297,6 +389,9 @@ async fn list(AxState(shared): AxState<Arc<Shared>>, query: Query) -> Response {
         (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
     };
     let st = shared.state.read().await;
+    if let Some(r) = refused(st.hr.auth.as_ref(), &headers) {
+        return r;
+    }
     let records = &st.hr.records;
     let start = (page - 1).saturating_mul(size).min(records.len());
     let end = start.saturating_add(size).min(records.len());
@@ -316,8 +411,11 @@ fn csv_field(s: &str) -> String {
 
 /// `GET /_sandbox/hr/users.csv`: a header row (the record columns, then any other fields the records
 /// have, sorted), one row per record.
-async fn csv(AxState(shared): AxState<Arc<Shared>>) -> Response {
+async fn csv(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap) -> Response {
     let st = shared.state.read().await;
+    if let Some(r) = refused(st.hr.auth.as_ref(), &headers) {
+        return r;
+    }
     let mut columns: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     let extra: BTreeSet<&String> = st
         .hr
