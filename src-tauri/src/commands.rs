@@ -4,7 +4,7 @@
 
 use okta365_engine::dto::{
     DueImport, ImportMapping, ImportPlan, ImportRequest, ImportSchedule, ImportSummary,
-    MappedPreviewRow, SavedImport, SourcePreview, SourceSpec,
+    MappedPreviewRow, SavedImport, Secret, SourcePreview, SourceSpec,
 };
 use okta365_engine::dto::{
     DueReport, LifecycleSettings, MailPreview, MailPreviewRequest, SeatPoint, Stage,
@@ -683,9 +683,10 @@ pub async fn preview_source(
     app: State<'_, AppState>,
     profile_id: String,
     source: SourceSpec,
+    source_name: Option<String>,
 ) -> Answer<SourcePreview> {
     app.engine()?
-        .preview_source(&profile_id, source)
+        .preview_source(&profile_id, source, source_name.as_deref())
         .await
         .map_err(ApiError::from)
 }
@@ -695,9 +696,10 @@ pub async fn suggest_mapping(
     app: State<'_, AppState>,
     profile_id: String,
     source: SourceSpec,
+    source_name: Option<String>,
 ) -> Answer<ImportMapping> {
     app.engine()?
-        .suggest_mapping(&profile_id, source)
+        .suggest_mapping(&profile_id, source, source_name.as_deref())
         .await
         .map_err(ApiError::from)
 }
@@ -708,9 +710,10 @@ pub async fn preview_mapping(
     profile_id: String,
     source: SourceSpec,
     mapping: ImportMapping,
+    source_name: Option<String>,
 ) -> Answer<Vec<MappedPreviewRow>> {
     app.engine()?
-        .preview_mapping(&profile_id, source, mapping)
+        .preview_mapping(&profile_id, source, mapping, source_name.as_deref())
         .await
         .map_err(ApiError::from)
 }
@@ -723,6 +726,21 @@ pub async fn import_mapping(
 ) -> Answer<Option<SavedImport>> {
     app.engine()?
         .import_mapping(&profile_id, &source_name)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Saves (`value`) or forgets (`null`) the auth header value of a saved HTTP source, in the OS
+/// keychain; answers whether a value is saved. The value never comes back over IPC.
+#[tauri::command]
+pub async fn set_import_source_secret(
+    app: State<'_, AppState>,
+    profile_id: String,
+    source_name: String,
+    value: Option<Secret>,
+) -> Answer<bool> {
+    app.engine()?
+        .set_import_source_secret(&profile_id, &source_name, value)
         .await
         .map_err(ApiError::from)
 }

@@ -151,6 +151,7 @@ pub fn run() -> Result<i32> {
             commands::preview_mapping,
             commands::import_mapping,
             commands::save_import_mapping,
+            commands::set_import_source_secret,
             commands::plan_import,
             commands::apply_import,
             commands::import_rejects,

@@ -61,6 +61,10 @@ pub struct SourceArgs {
     /// JSON pointer to the next page's URL in the body (e.g. /next); default: Link rel="next".
     #[arg(long = "next", value_name = "POINTER", requires = "url")]
     next: Option<String>,
+    /// A header sent with every request to the URL (e.g. Authorization); its value is saved in the
+    /// OS keychain with `import mapping --auth-value-stdin`.
+    #[arg(long, value_name = "HEADER", requires = "url")]
+    auth_header: Option<String>,
 }
 
 impl SourceArgs {
@@ -76,7 +80,7 @@ impl SourceArgs {
             url: url.clone(),
             records_pointer: self.records.clone(),
             next_field: self.next.clone(),
-            auth_header: None,
+            auth_header: self.auth_header.clone(),
         })
     }
 }
@@ -86,6 +90,9 @@ impl SourceArgs {
 pub struct PreviewArgs {
     #[command(flatten)]
     source: SourceArgs,
+    /// Read the URL with the auth header value saved for this source.
+    #[arg(long = "source", value_name = "NAME")]
+    name: Option<String>,
     /// Profile name or id (default: the active profile).
     #[arg(long, value_name = "P")]
     profile: Option<String>,
@@ -110,6 +117,12 @@ pub struct MappingArgs {
     /// The column saying whether the user is active (true/false, active/inactive, …).
     #[arg(long, value_name = "COLUMN")]
     active: Option<String>,
+    /// Read the auth header's value from standard input (one line) and save it in the OS keychain.
+    #[arg(long, conflicts_with = "forget_auth_value")]
+    auth_value_stdin: bool,
+    /// Delete the auth header value saved for the source.
+    #[arg(long)]
+    forget_auth_value: bool,
     /// Profile name or id (default: the active profile).
     #[arg(long, value_name = "P")]
     profile: Option<String>,
@@ -191,7 +204,9 @@ pub async fn run(engine: &Engine, json: bool, command: ImportCommand) -> Result<
                 .source
                 .spec()
                 .ok_or_else(|| Error::invalid("Name the source with --csv FILE or --url URL."))?;
-            let preview = engine.preview_source(&profile.id, spec).await?;
+            let preview = engine
+                .preview_source(&profile.id, spec, args.name.as_deref())
+                .await?;
             if json {
                 print_json(&preview);
             } else {
@@ -300,9 +315,34 @@ async fn mapping(engine: &Engine, json: bool, args: MappingArgs) -> Result<()> {
             )));
         }
     };
+    if args.auth_value_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| {
+            Error::invalid(format!(
+                "The auth header value could not be read from standard input: {e}"
+            ))
+        })?;
+        let value = okta365_secrets::Secret::new(line.trim_end_matches(['\r', '\n']));
+        engine
+            .set_import_source_secret(&profile.id, &args.source, Some(value))
+            .await?;
+        eprintln!(
+            "The auth header value of source {} is saved in the OS keychain.",
+            args.source
+        );
+    } else if args.forget_auth_value {
+        engine
+            .set_import_source_secret(&profile.id, &args.source, None)
+            .await?;
+        eprintln!("Source {} has no saved auth header value now.", args.source);
+    }
     let mut mapping = match (&saved, args.auto_map) {
         (Some(saved), false) => saved.mapping.clone(),
-        _ => engine.suggest_mapping(&profile.id, source.clone()).await?,
+        _ => {
+            engine
+                .suggest_mapping(&profile.id, source.clone(), Some(&args.source))
+                .await?
+        }
     };
     for pair in &args.set {
         let Some((attr, column)) = pair.split_once('=') else {
@@ -331,7 +371,12 @@ async fn mapping(engine: &Engine, json: bool, args: MappingArgs) -> Result<()> {
             .await?;
     }
     let preview = engine
-        .preview_mapping(&profile.id, source.clone(), mapping.clone())
+        .preview_mapping(
+            &profile.id,
+            source.clone(),
+            mapping.clone(),
+            Some(&args.source),
+        )
         .await
         .unwrap_or_default();
     if json {
@@ -346,7 +391,27 @@ async fn mapping(engine: &Engine, json: bool, args: MappingArgs) -> Result<()> {
     }
     match &source {
         SourceSpec::Csv { path, .. } => println!("Source {}: CSV file {path}", args.source),
-        SourceSpec::Http { url, .. } => println!("Source {}: {url}", args.source),
+        SourceSpec::Http {
+            url, auth_header, ..
+        } => {
+            println!("Source {}: {url}", args.source);
+            if let Some(h) = auth_header.as_deref().filter(|h| !h.trim().is_empty()) {
+                let saved = engine
+                    .import_mapping(&profile.id, &args.source)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|s| s.auth_value_saved);
+                println!(
+                    "  sent with the header {h}: {}",
+                    if saved {
+                        "its value is saved in the OS keychain"
+                    } else {
+                        "no value saved yet (save it with --auth-value-stdin)"
+                    }
+                );
+            }
+        }
     }
     println!("  externalId    ← {}", describe(&mapping.external_id));
     for rule in &mapping.attributes {

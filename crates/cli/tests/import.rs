@@ -249,3 +249,212 @@ fn a_csv_of_100_users_is_imported_into_okta() {
         stderr(&out)
     );
 }
+
+/// `okta365 ARGS` with `input` on standard input.
+fn run_with_stdin(data: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = std::process::Command::new(BIN)
+        .args(args)
+        .env("OKTA365_DATA_DIR", data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Every file under `dir`, read as bytes (for the secret scan).
+fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn an_http_source_behind_an_api_key_is_read_with_the_value_saved_in_the_keychain() {
+    const KEY: &str = "hr-Ap1-k3y-5dd1f0e2";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let serve = Serve::start(data);
+    ok_json(data, &["profile", "add-sandbox", "Imports", "--json"]);
+    serve.control(
+        reqwest::Method::PUT,
+        "hr/auth",
+        Some(json!({ "header": "X-Api-Key", "value": KEY })),
+    );
+    let hr_url = format!(
+        "{}/hr/users?size=50",
+        serve.info["control_url"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('/')
+    );
+    let source = ["--url", &hr_url, "--records", "/data", "--next", "/next"];
+
+    // Without the header the source answers 401, and the message says what to check.
+    let mut args = vec!["import", "preview"];
+    args.extend(source);
+    let out = run(data, &args);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("401") && stderr(&out).contains("auth header"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The header named, no value saved yet: refused before any request, saying how to save one.
+    let mut mapping = vec![
+        "import",
+        "mapping",
+        "--source",
+        "hrapi",
+        "--auth-header",
+        "X-Api-Key",
+        "--auto-map",
+    ];
+    mapping.extend(source);
+    let out = run(data, &mapping);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no value is saved"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The value from standard input goes to the keychain; the mapping is suggested from the pages.
+    let mut saving = mapping.clone();
+    saving.extend(["--auth-value-stdin", "--json"]);
+    let out = run_with_stdin(data, &saving, &format!("{KEY}\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mapped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(mapped["mapping"]["externalId"]["column"], "id", "{mapped}");
+    assert_eq!(mapped["source"]["authHeader"], "X-Api-Key", "{mapped}");
+    assert!(
+        mapped["preview"].as_array().is_some_and(|p| p.len() == 20),
+        "the mapping preview read the source with the header: {mapped}"
+    );
+    let shown = run(data, &["import", "mapping", "--source", "hrapi"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("its value is saved in the OS keychain"),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+
+    let plan = ok_json(
+        data,
+        &["import", "run", "--source", "hrapi", "--plan", "--json"],
+    );
+    assert_eq!(plan["plan"]["records"], 100, "both pages read: {plan}");
+    let mut preview = vec![
+        "import",
+        "preview",
+        "--source",
+        "hrapi",
+        "--auth-header",
+        "X-Api-Key",
+        "--json",
+    ];
+    preview.extend(source);
+    let previewed = ok_json(data, &preview);
+    assert!(
+        previewed["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "first_name"),
+        "{previewed}"
+    );
+
+    // The value is nowhere in the data dir: not in SQLite, the logs, the plan or the spool.
+    assert_eq!(files_holding(data, KEY), Vec::<std::path::PathBuf>::new());
+
+    // A wrong value: the source's 401, naming the header to check.
+    let mut wrong = vec![
+        "import",
+        "mapping",
+        "--source",
+        "hrapi",
+        "--auth-value-stdin",
+    ];
+    wrong.extend(["--json"]);
+    let out = run_with_stdin(data, &wrong, "not-the-key\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(data, &["import", "run", "--source", "hrapi", "--plan"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("401") && stderr(&out).contains("auth header"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Forgotten: the run is refused with what to do.
+    let out = run(
+        data,
+        &[
+            "import",
+            "mapping",
+            "--source",
+            "hrapi",
+            "--forget-auth-value",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(data, &["import", "run", "--source", "hrapi", "--plan"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no value is saved"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Removing the profile deletes a saved value with it.
+    let out = run_with_stdin(
+        data,
+        &[
+            "import",
+            "mapping",
+            "--source",
+            "hrapi",
+            "--auth-value-stdin",
+        ],
+        &format!("{KEY}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let profile = ok_json(data, &["profile", "show", "Imports", "--json"]);
+    let profile_id = profile["id"].as_str().unwrap().to_owned();
+    let out = run(data, &["profile", "remove", "Imports"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let left = rt.block_on(async {
+        okta365_secrets::Keychain::for_build()
+            .get_named(
+                &profile_id,
+                okta365_secrets::CredentialKind::ImportSourceSecret,
+                "hrapi",
+            )
+            .await
+            .unwrap()
+    });
+    assert!(left.is_none(), "the source's value went with the profile");
+}

@@ -5,7 +5,7 @@
 //! Changing one of these changes the front end's types: run
 //! `UPDATE_BINDINGS=1 cargo test -p okta365-engine --test bindings` and commit the regenerated files.
 
-use okta365_secrets::Secret;
+pub use okta365_secrets::Secret;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

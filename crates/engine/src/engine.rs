@@ -301,6 +301,16 @@ impl Engine {
         let id = record.id;
         let profile_key = id.to_string();
         let indexed = self.db(move |store| store.credentials(id)).await?;
+        self.forget_import_source_secrets(&record)
+            .await
+            .map_err(|e| match e {
+                Error::Keychain(source) => Error::SecretNotDeleted {
+                    profile: record.name.clone(),
+                    label: CredentialKind::ImportSourceSecret.label(),
+                    source,
+                },
+                other => other,
+            })?;
 
         // The index says what was stored; every known kind is tried too, in case a crash left an entry
         // the index never recorded.

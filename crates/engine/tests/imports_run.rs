@@ -86,7 +86,7 @@ async fn save_source(env: &Env, path: &std::path::Path) {
     };
     let mapping = env
         .engine
-        .suggest_mapping(&env.profile.id, source.clone())
+        .suggest_mapping(&env.profile.id, source.clone(), None)
         .await
         .unwrap();
     assert!(mapping.active.is_some(), "status is the active column");

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
+use okta365_secrets::CredentialKind;
 use okta365_store::{ProfileRecord, imports::ImportScheduleRecord};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -32,6 +33,10 @@ pub struct SavedImport {
     pub source: SourceSpec,
     /// How a record becomes an identity-source user.
     pub mapping: ImportMapping,
+    /// Whether the keychain holds the value of the HTTP source's auth header (false for a CSV file
+    /// or a source without one).
+    #[serde(default)]
+    pub auth_value_saved: bool,
 }
 
 /// When a source is imported on its own: every `everyMins`, or daily at `dailyAt` in `timeZone`.
@@ -140,32 +145,129 @@ impl Engine {
                 record.source_name
             ))
         };
+        let source: SourceSpec =
+            serde_json::from_str(&record.source).map_err(|e| corrupt("source", e))?;
+        let mapping = serde_json::from_str(&record.mapping).map_err(|e| corrupt("mapping", e))?;
+        let auth_value_saved = self
+            .auth_value_saved(profile, &record.source_name, &source)
+            .await?;
         Ok(Some(SavedImport {
-            source: serde_json::from_str(&record.source).map_err(|e| corrupt("source", e))?,
-            mapping: serde_json::from_str(&record.mapping).map_err(|e| corrupt("mapping", e))?,
+            source,
+            mapping,
+            auth_value_saved,
         }))
     }
 
-    /// The value of an HTTP source's auth header. Not kept by this version: a source with an auth
-    /// header is refused by the reader with what to do.
+    /// The value of an HTTP source's auth header, from the keychain entry of the source named `name`
+    /// (none for a CSV file, a source without an auth header, or an unnamed source).
     pub(crate) async fn import_source_secret(
         &self,
-        _profile: &ProfileRecord,
-        _name: &str,
-        _source: &SourceSpec,
+        profile: &ProfileRecord,
+        name: &str,
+        source: &SourceSpec,
     ) -> Result<Option<okta365_secrets::Secret>> {
-        Ok(None)
+        let SourceSpec::Http { auth_header, .. } = source else {
+            return Ok(None);
+        };
+        let name = name.trim();
+        if auth_header.as_deref().is_none_or(|h| h.trim().is_empty()) || name.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .inner
+            .keychain
+            .get_named(
+                &profile.id.to_string(),
+                CredentialKind::ImportSourceSecret,
+                name,
+            )
+            .await?)
     }
 
-    /// The columns, the first 20 records and the problems of a source.
+    /// Saves (or with `None` forgets) the value of the auth header the HTTP source named `source_name`
+    /// is read with, in the OS keychain (never in the store). Returns whether a value is now saved.
+    #[instrument(skip(self, value), err)]
+    pub async fn set_import_source_secret(
+        &self,
+        profile_id: &str,
+        source_name: &str,
+        value: Option<okta365_secrets::Secret>,
+    ) -> Result<bool> {
+        let profile = self.find(profile_id).await?;
+        let name = check_name(source_name)?;
+        let key = profile.id.to_string();
+        let kind = CredentialKind::ImportSourceSecret;
+        match value {
+            Some(value) => {
+                let v = value.expose();
+                if v.trim().is_empty() {
+                    return Err(Error::invalid(
+                        "The auth header value is empty; paste the value the source expects (e.g. Bearer …), or forget the saved one.",
+                    ));
+                }
+                if v.len() > 8192 || v.chars().any(|c| c.is_control() && c != '\t') {
+                    return Err(Error::invalid(
+                        "The auth header value must be one line of at most 8,192 characters; paste it again without line breaks.",
+                    ));
+                }
+                self.inner
+                    .keychain
+                    .set_named(&key, kind, &name, &value)
+                    .await?;
+                tracing::info!(profile_id = %profile.id, source = %name, "saved an import source's auth header value in the keychain");
+                Ok(true)
+            }
+            None => {
+                let existed = self.inner.keychain.delete_named(&key, kind, &name).await?;
+                tracing::info!(profile_id = %profile.id, source = %name, existed, "forgot an import source's auth header value");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Whether the keychain holds an auth header value for the source named `name`.
+    async fn auth_value_saved(
+        &self,
+        profile: &ProfileRecord,
+        name: &str,
+        source: &SourceSpec,
+    ) -> Result<bool> {
+        Ok(self
+            .import_source_secret(profile, name, source)
+            .await?
+            .is_some())
+    }
+
+    /// Deletes the auth header values of a profile's saved sources (when the profile is removed).
+    pub(crate) async fn forget_import_source_secrets(&self, profile: &ProfileRecord) -> Result<()> {
+        let id = profile.id;
+        let saved = self.db(move |store| store.import_mappings(id)).await?;
+        for record in saved {
+            self.inner
+                .keychain
+                .delete_named(
+                    &id.to_string(),
+                    CredentialKind::ImportSourceSecret,
+                    &record.source_name,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The columns, the first 20 records and the problems of a source. `source_name` names the saved
+    /// source whose auth header value (if any) an HTTP source is read with.
     #[instrument(skip(self), err)]
     pub async fn preview_source(
         &self,
         profile_id: &str,
         source: SourceSpec,
+        source_name: Option<&str>,
     ) -> Result<SourcePreview> {
         let profile = self.find(profile_id).await?;
-        let secret = self.import_source_secret(&profile, "", &source).await?;
+        let secret = self
+            .import_source_secret(&profile, source_name.unwrap_or(""), &source)
+            .await?;
         source::preview(&source, source::PREVIEW_ROWS, secret.as_ref()).await
     }
 
@@ -175,8 +277,9 @@ impl Engine {
         &self,
         profile_id: &str,
         source: SourceSpec,
+        source_name: Option<&str>,
     ) -> Result<ImportMapping> {
-        let preview = self.preview_source(profile_id, source).await?;
+        let preview = self.preview_source(profile_id, source, source_name).await?;
         Ok(mapping::suggest(&preview.columns))
     }
 
@@ -187,10 +290,13 @@ impl Engine {
         profile_id: &str,
         source: SourceSpec,
         mapping: ImportMapping,
+        source_name: Option<&str>,
     ) -> Result<Vec<MappedPreviewRow>> {
         let profile = self.find(profile_id).await?;
         mapping::check(&mapping, None)?;
-        let secret = self.import_source_secret(&profile, "", &source).await?;
+        let secret = self
+            .import_source_secret(&profile, source_name.unwrap_or(""), &source)
+            .await?;
         let mut reader = SourceReader::open(&source, secret.as_ref())?;
         let mut rows = Vec::new();
         while rows.len() < source::PREVIEW_ROWS {
@@ -260,7 +366,12 @@ impl Engine {
             });
         }
         tracing::info!(profile_id = %profile.id, source = %name, "saved an import source and mapping");
-        Ok(SavedImport { source, mapping })
+        let auth_value_saved = self.auth_value_saved(&profile, &name, &source).await?;
+        Ok(SavedImport {
+            source,
+            mapping,
+            auth_value_saved,
+        })
     }
 
     /// Plans an import of a saved source (see [`ImportPlan`]); nothing is uploaded.

@@ -13,4 +13,9 @@ source: SourceSpec,
 /**
  * How a record becomes an identity-source user.
  */
-mapping: ImportMapping, };
+mapping: ImportMapping, 
+/**
+ * Whether the keychain holds the value of the HTTP source's auth header (false for a CSV file
+ * or a source without one).
+ */
+authValueSaved: boolean, };
