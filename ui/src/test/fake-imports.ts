@@ -192,6 +192,8 @@ export class FakeImports {
   now: () => Date = () => new Date();
   readonly #engine: FakeEngine;
   readonly #mappings = new Map<string, { source: SourceSpec; mapping: ImportMapping }>();
+  /** Auth header values by profile and source name (the keychain's part). */
+  readonly #sourceSecrets = new Map<string, string>();
   readonly #hashes = new Map<string, Map<string, string>>();
   readonly #imports = new Map<string, StoredImport>();
   #seq = 0;
@@ -205,6 +207,7 @@ export class FakeImports {
   handles(cmd: string): boolean {
     return [
       "preview_source",
+      "set_import_source_secret",
       "suggest_mapping",
       "preview_mapping",
       "import_mapping",
@@ -223,7 +226,7 @@ export class FakeImports {
     switch (cmd) {
       case "preview_source": {
         this.#engine.profile(args.profileId);
-        const loaded = this.#load(args.source as SourceSpec);
+        const loaded = this.#load(args.source as SourceSpec, this.#secretOf(args));
         return {
           columns: loaded.columns,
           rows: structuredClone(loaded.records.slice(0, 20)),
@@ -233,17 +236,31 @@ export class FakeImports {
       }
       case "suggest_mapping": {
         this.#engine.profile(args.profileId);
-        return suggestMapping(this.#load(args.source as SourceSpec).columns);
+        return suggestMapping(this.#load(args.source as SourceSpec, this.#secretOf(args)).columns);
       }
       case "preview_mapping": {
         this.#engine.profile(args.profileId);
         const mapping = this.#checkMapping(args.mapping as ImportMapping);
-        const loaded = this.#load(args.source as SourceSpec);
+        const loaded = this.#load(args.source as SourceSpec, this.#secretOf(args));
         return this.#mapAll(loaded, mapping).slice(0, 20);
       }
       case "import_mapping": {
         const p = this.#engine.profile(args.profileId);
-        return structuredClone(this.#mappings.get(this.#key(p.id, String(args.sourceName))) ?? null);
+        const key = this.#key(p.id, String(args.sourceName));
+        const saved = this.#mappings.get(key);
+        return saved ? { ...structuredClone(saved), authValueSaved: saved.source.kind === "http" && !!saved.source.authHeader && this.#sourceSecrets.has(key) } : null;
+      }
+      case "set_import_source_secret": {
+        const p = this.#engine.profile(args.profileId);
+        const key = this.#key(p.id, String(args.sourceName ?? "").trim());
+        const value = args.value as string | null;
+        if (value === null) {
+          this.#sourceSecrets.delete(key);
+          return false;
+        }
+        if (!value.trim()) fail("invalid_input", "The auth header value is empty; paste the value the source expects (e.g. Bearer …), or forget the saved one.");
+        this.#sourceSecrets.set(key, value);
+        return true;
       }
       case "save_import_mapping": {
         const p = this.#engine.profile(args.profileId);
@@ -359,8 +376,17 @@ export class FakeImports {
   }
 
   /** Reads a source the way the engine does (the fake's files and the sandbox's HR endpoint). */
-  #load(source: SourceSpec): Loaded {
+  /** The auth header value saved for the call's source name, if any. */
+  #secretOf(args: Record<string, unknown>): string | undefined {
+    const name = String(args.sourceName ?? "").trim();
+    if (!name) return undefined;
+    return this.#sourceSecrets.get(this.#key(this.#engine.profile(args.profileId).id, name));
+  }
+
+  #load(source: SourceSpec, secret?: string): Loaded {
     this.#checkSource(source);
+    if (source.kind === "http" && source.authHeader?.trim() && secret === undefined)
+      fail("invalid_input", `The source sends the header ${source.authHeader.trim()}, but no value is saved for it. Save the value with the source, or clear the auth header.`);
     if (source.kind === "csv") {
       const records = this.files.get(source.path.trim());
       if (!records) fail("not_found", `No file at ${source.path}: check the path (the file must be readable by okta365).`);
@@ -462,7 +488,7 @@ export class FakeImports {
     const maxDeactivations = request.maxDeactivations ?? 10;
     if (!(maxReject >= 0 && maxReject <= 100)) fail("invalid_input", "maxRejectPercent is a percentage from 0 to 100.");
     if (!(Number.isInteger(maxDeactivations) && maxDeactivations >= 0)) fail("invalid_input", "maxDeactivations is a whole number, 0 or more.");
-    const loaded = this.#load(saved.source);
+    const loaded = this.#load(saved.source, this.#sourceSecrets.get(this.#key(p.id, request.sourceName)));
     const rows = this.#mapAll(loaded, saved.mapping);
     const hashes = this.#hashes.get(this.#key(p.id, request.sourceName)) ?? new Map<string, string>();
     const rejects: Reject[] = [];

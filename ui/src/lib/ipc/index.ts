@@ -315,12 +315,20 @@ export const ipc = {
   // Anything-as-a-Source imports: a CSV file or an HTTP JSON endpoint pushed into Okta through a
   // Custom Identity Source's import sessions (docs/imports.md).
   /** The source's columns, its first 20 records and what is wrong with it; reads nothing else. */
-  previewSource: (profileId: string, source: SourceSpec): Promise<SourcePreview> => call("preview_source", { profileId, source }),
+  previewSource: (profileId: string, source: SourceSpec, sourceName: string | null = null): Promise<SourcePreview> =>
+    call("preview_source", { profileId, source, sourceName }),
   /** A mapping guessed from the source's column names. */
-  suggestMapping: (profileId: string, source: SourceSpec): Promise<ImportMapping> => call("suggest_mapping", { profileId, source }),
+  suggestMapping: (profileId: string, source: SourceSpec, sourceName: string | null = null): Promise<ImportMapping> =>
+    call("suggest_mapping", { profileId, source, sourceName }),
   /** The first 20 records as the mapping makes them, each with its reject reason (or null). */
-  previewMapping: (profileId: string, source: SourceSpec, mapping: ImportMapping): Promise<MappedPreviewRow[]> =>
-    call("preview_mapping", { profileId, source, mapping }),
+  previewMapping: (profileId: string, source: SourceSpec, mapping: ImportMapping, sourceName: string | null = null): Promise<MappedPreviewRow[]> =>
+    call("preview_mapping", { profileId, source, mapping, sourceName }),
+  /**
+   * Saves the value of an HTTP source's auth header in the OS keychain under the source name (null
+   * forgets it); answers whether a value is saved. The value never comes back.
+   */
+  setImportSourceSecret: (profileId: string, sourceName: string, value: string | null): Promise<boolean> =>
+    call("set_import_source_secret", { profileId, sourceName, value }),
   /** The saved source and mapping of a source name, or null. */
   importMapping: (profileId: string, sourceName: string): Promise<SavedImport | null> =>
     call("import_mapping", { profileId, sourceName }),

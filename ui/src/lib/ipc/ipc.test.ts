@@ -459,8 +459,10 @@ describe("import commands (docs/imports.md)", () => {
     const request = { profileId: "p1", sourceName: "hr", delta: true, fullResync: false, maxRejectPercent: 1, maxDeactivations: 10 };
 
     await ipc.previewSource("p1", source);
-    await ipc.suggestMapping("p1", source);
-    await ipc.previewMapping("p1", source, mapping);
+    await ipc.suggestMapping("p1", source, "hr");
+    await ipc.previewMapping("p1", source, mapping, "hr");
+    await ipc.setImportSourceSecret("p1", "hr", "Bearer x");
+    await ipc.setImportSourceSecret("p1", "hr", null);
     await ipc.importMapping("p1", "hr");
     await ipc.saveImportMapping("p1", "hr", source, mapping);
     await ipc.planImport(request);
@@ -471,9 +473,11 @@ describe("import commands (docs/imports.md)", () => {
     await ipc.importSchedule("p1", "hr");
 
     expect(seen).toEqual([
-      ["preview_source", { profileId: "p1", source }],
-      ["suggest_mapping", { profileId: "p1", source }],
-      ["preview_mapping", { profileId: "p1", source, mapping }],
+      ["preview_source", { profileId: "p1", source, sourceName: null }],
+      ["suggest_mapping", { profileId: "p1", source, sourceName: "hr" }],
+      ["preview_mapping", { profileId: "p1", source, mapping, sourceName: "hr" }],
+      ["set_import_source_secret", { profileId: "p1", sourceName: "hr", value: "Bearer x" }],
+      ["set_import_source_secret", { profileId: "p1", sourceName: "hr", value: null }],
       ["import_mapping", { profileId: "p1", sourceName: "hr" }],
       ["save_import_mapping", { profileId: "p1", sourceName: "hr", source, mapping }],
       ["plan_import", { request }],

@@ -245,6 +245,11 @@ export class ImportEditor {
   recordsPointer = $state("");
   nextField = $state("");
   authHeader = $state("");
+  /** The auth header value being typed; cleared once it is in the keychain. */
+  authValue = $state("");
+  /** Whether the keychain holds a value for the source name. */
+  authValueSaved = $state(false);
+  savingAuthValue = $state(false);
   sourceName = $state("hr");
 
   preview = $state<SourcePreview | null>(null);
@@ -394,6 +399,7 @@ export class ImportEditor {
       }
       this.sourceName = name;
       this.#takeSource(saved.source);
+      this.authValueSaved = saved.authValueSaved;
       this.take(saved.mapping);
       this.fromSaved = true;
       this.saved = true;
@@ -415,7 +421,7 @@ export class ImportEditor {
     this.previewing = true;
     this.error = null;
     try {
-      this.preview = await this.#backend.previewSource(this.profileId, source);
+      this.preview = await this.#backend.previewSource(this.profileId, source, this.#name);
       await this.refreshMapped();
       return this.preview;
     } catch (error) {
@@ -437,7 +443,7 @@ export class ImportEditor {
     this.suggesting = true;
     this.error = null;
     try {
-      const mapping = await this.#backend.suggestMapping(this.profileId, source);
+      const mapping = await this.#backend.suggestMapping(this.profileId, source, this.#name);
       this.take(mapping);
       this.saved = false;
       if (!this.preview) await this.previewSource();
@@ -448,6 +454,55 @@ export class ImportEditor {
       return null;
     } finally {
       this.suggesting = false;
+    }
+  }
+
+  /** The source name the auth header value is kept under, or null. */
+  get #name(): string | null {
+    return this.sourceName.trim() || null;
+  }
+
+  /** Puts the typed auth header value into the keychain under the source name (then forgets it here). */
+  async saveAuthValue(): Promise<boolean> {
+    const name = this.#name;
+    if (!name) {
+      this.error = { code: "invalid_input", message: "Give the source a name first: its auth header value is kept under it." };
+      return false;
+    }
+    if (!this.authValue.trim()) {
+      this.error = { code: "invalid_input", message: "Paste the value of the auth header (for example Bearer …)." };
+      return false;
+    }
+    this.savingAuthValue = true;
+    this.error = null;
+    try {
+      this.authValueSaved = await this.#backend.setImportSourceSecret(this.profileId, name, this.authValue);
+      this.authValue = "";
+      this.sourceEdited();
+      return true;
+    } catch (error) {
+      this.error = asApiError(error);
+      return false;
+    } finally {
+      this.savingAuthValue = false;
+    }
+  }
+
+  /** Deletes the source's auth header value from the keychain. */
+  async forgetAuthValue(): Promise<boolean> {
+    const name = this.#name;
+    if (!name) return false;
+    this.savingAuthValue = true;
+    this.error = null;
+    try {
+      this.authValueSaved = await this.#backend.setImportSourceSecret(this.profileId, name, null);
+      this.sourceEdited();
+      return true;
+    } catch (error) {
+      this.error = asApiError(error);
+      return false;
+    } finally {
+      this.savingAuthValue = false;
     }
   }
 
@@ -477,7 +532,7 @@ export class ImportEditor {
     const seq = ++this.#mappedSeq;
     this.mappingPreviewing = true;
     try {
-      const rows = await this.#backend.previewMapping(this.profileId, source, mapping);
+      const rows = await this.#backend.previewMapping(this.profileId, source, mapping, this.#name);
       if (seq === this.#mappedSeq) this.mapped = rows;
       return rows;
     } catch (error) {

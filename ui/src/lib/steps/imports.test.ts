@@ -98,6 +98,38 @@ describe("Imports step", () => {
     });
   });
 
+  it("keeps an HTTP source's auth header value in the keychain under the source name, never in the page", async () => {
+    await open();
+    const KEY = "Bearer hr-5ecret-77a1";
+    await fireEvent.change(byTestId("import-source-kind")!, { target: { value: "http" } });
+    await fireEvent.input(input("import-http-url"), { target: { value: "http://127.0.0.1:41234/_sandbox/hr/users" } });
+    await fireEvent.input(input("import-http-pointer"), { target: { value: "/data" } });
+    expect(byTestId("import-http-auth-value"), "no header, no value field").toBeNull();
+    await fireEvent.input(input("import-http-auth"), { target: { value: "Authorization" } });
+    expect(input("import-http-auth-value").type).toBe("password");
+    expect(button("import-http-auth-save").disabled, "nothing typed yet").toBe(true);
+
+    await fireEvent.click(button("import-preview"));
+    await waitFor(() => expect(text("import-error")).toContain("no value is saved"));
+    expect(engine.callsOf("preview_source").at(-1)?.args.sourceName).toBe("hr");
+
+    await fireEvent.input(input("import-http-auth-value"), { target: { value: KEY } });
+    await fireEvent.click(button("import-http-auth-save"));
+    await waitFor(() => expect(byTestId("import-http-auth-saved")).not.toBeNull());
+    expect(engine.callsOf("set_import_source_secret").at(-1)?.args).toMatchObject({ sourceName: "hr", value: KEY });
+    expect(input("import-http-auth-value").value, "the typed value is cleared once saved").toBe("");
+    expect(document.body.innerHTML).not.toContain("hr-5ecret");
+
+    await fireEvent.click(button("import-preview"));
+    await waitFor(() => expect(byTestId("import-columns")).not.toBeNull());
+    expect(engine.callsOf("preview_source").at(-1)?.args).toMatchObject({ sourceName: "hr", source: { authHeader: "Authorization" } });
+
+    await fireEvent.click(button("import-http-auth-forget"));
+    await waitFor(() => expect(byTestId("import-http-auth-saved")).toBeNull());
+    expect(engine.callsOf("set_import_source_secret").at(-1)?.args).toMatchObject({ sourceName: "hr", value: null });
+    expect(byTestId("import-columns"), "the preview read with the forgotten value is gone").toBeNull();
+  });
+
   it("suggests a mapping, takes edits with transforms and saves it under the source name", async () => {
     const p = await open();
     await fireEvent.input(input("import-csv-path"), { target: { value: CSV } });
