@@ -72,6 +72,9 @@ async fn leavers_are_disabled_then_unlicensed_and_returners_get_their_own_licens
     // ---- Provisioning: poll every 10 s, any share for the guard, accounts linked. ----
     app.click("rail-step-provisioning").await?;
     app.wait_for("step-provisioning", STEP_TIMEOUT).await?;
+    // The username preview inserts its table above the Save button when it arrives: wait for it, so
+    // the click is not moved onto another field by the layout shift.
+    app.find("prov-preview", STEP_TIMEOUT).await?;
     app.type_into("prov-poll-interval", "10").await?;
     app.type_into("prov-guard-percent", "100").await?;
     app.click("prov-save").await?;

@@ -36,6 +36,9 @@ async fn okta_group_changes_provision_microsoft_accounts_and_guests() -> Result<
 
     app.click("rail-step-provisioning").await?;
     app.wait_for("step-provisioning", STEP_TIMEOUT).await?;
+    // The username preview inserts its table above the Save button when it arrives: wait for it, so
+    // the click is not moved onto another field by the layout shift.
+    app.find("prov-preview", STEP_TIMEOUT).await?;
     app.type_into("prov-poll-interval", "10").await?;
     // The guest group is small: one removal is more than 5 % of it. Triggered runs that the guard
     // stops wait for a person, so this test allows any share (the guard has its own tests).
