@@ -4,7 +4,8 @@
 //! journal one step at a time (runs/ops/imports.rs executes each step).
 //!
 //! Memory stays flat: records stream from the source to the spool; the plan keeps counts, the first
-//! 200 rejects (all of them go to `{importId}.rejects.csv`) and only the open chunks of the layout.
+//! 200 rejects (all of them go to `{importId}.rejects.csv`) and the chunks of the layout (one per 200
+//! records).
 
 use std::{
     path::{Path, PathBuf},
@@ -42,6 +43,9 @@ pub const CHUNK: u32 = 200;
 pub const MAX_REQUESTS: u32 = 50;
 /// Distinct users per session.
 pub const MAX_USERS: u32 = 10_000;
+
+// A session of full chunks never holds more users than Okta allows.
+const _: () = assert!(CHUNK * MAX_REQUESTS <= MAX_USERS);
 /// Okta's minimum time between two sessions of one source.
 pub const SESSION_GAP_SECS: u64 = 300;
 /// Rejects kept in the plan (all of them are in the rejects file).
@@ -183,47 +187,27 @@ pub(crate) struct Chunk {
     pub count: u32,
 }
 
-/// Lays the spool's records out into sessions (≤ 10,000 users, ≤ 50 bulk requests, active and
-/// inactive chunks counted together) and chunks of ≤ 200, as they stream by.
+/// Lays the spool's records out into bulk requests and sessions with the fewest of both: records of
+/// each kind fill chunks of 200 as they stream by (so at most one chunk per kind is short), then the
+/// chunks fill sessions of 50 in the order they were closed (50 chunks hold at most 10,000 users, so
+/// the request limit is the only one that binds): `ceil(active/200) + ceil(inactive/200)` bulk
+/// requests in `ceil(requests/50)` sessions. Memory: the chunks only (a few bytes per 200 records).
 #[derive(Debug, Default)]
 pub(crate) struct Layout {
-    /// Closed sessions, each its chunks (upserts, then deletes).
-    pub sessions: Vec<Vec<Chunk>>,
+    /// Chunks closed so far, in the order they filled up.
     closed: Vec<Chunk>,
     open_active: Option<Chunk>,
     open_inactive: Option<Chunk>,
-    users: u32,
 }
 
 impl Layout {
-    fn requests(&self) -> u32 {
-        self.closed.len() as u32
-            + u32::from(self.open_active.is_some())
-            + u32::from(self.open_inactive.is_some())
-    }
-
     /// Adds the record on spool line `line`.
     pub(crate) fn push(&mut self, line: u64, active: bool) {
-        let open = if active {
-            &self.open_active
-        } else {
-            &self.open_inactive
-        };
-        let opens_a_chunk = open.is_none_or(|c| c.count >= CHUNK);
-        if self.users >= MAX_USERS || (opens_a_chunk && self.requests() >= MAX_REQUESTS) {
-            self.close_session();
-        }
         let open = if active {
             &mut self.open_active
         } else {
             &mut self.open_inactive
         };
-        if let Some(c) = open.as_ref()
-            && c.count >= CHUNK
-        {
-            self.closed.push(*c);
-            *open = None;
-        }
         match open {
             Some(c) => {
                 c.to = line;
@@ -238,25 +222,27 @@ impl Layout {
                 })
             }
         }
-        self.users += 1;
-    }
-
-    fn close_session(&mut self) {
-        let mut chunks = std::mem::take(&mut self.closed);
-        chunks.extend(self.open_active.take());
-        chunks.extend(self.open_inactive.take());
-        // Upserts first, then deletes, each in spool order.
-        chunks.sort_by_key(|c| (!c.active, c.from));
-        if !chunks.is_empty() {
-            self.sessions.push(chunks);
+        if let Some(c) = open.as_ref()
+            && c.count >= CHUNK
+        {
+            self.closed.push(*c);
+            *open = None;
         }
-        self.users = 0;
     }
 
-    /// Closes the last session and returns every session.
+    /// Closes the short chunks and returns every session, each its chunks (upserts, then deletes,
+    /// each in spool order).
     pub(crate) fn finish(mut self) -> Vec<Vec<Chunk>> {
-        self.close_session();
-        self.sessions
+        self.closed.extend(self.open_active.take());
+        self.closed.extend(self.open_inactive.take());
+        self.closed
+            .chunks(MAX_REQUESTS as usize)
+            .map(|session| {
+                let mut chunks = session.to_vec();
+                chunks.sort_by_key(|c| (!c.active, c.from));
+                chunks
+            })
+            .collect()
     }
 }
 
@@ -868,6 +854,32 @@ mod tests {
         let users: u32 = s.iter().flatten().map(|c| c.count).sum();
         assert_eq!(users, 10_000);
         assert!(lay(&[]).is_empty());
+    }
+
+    #[test]
+    fn requests_and_sessions_are_the_fewest_possible_for_interleaved_kinds() {
+        // 10 % inactive, interleaved: every session boundary falls inside open chunks of both kinds.
+        for n in [10_000usize, 99_700, 100_000, 123_457] {
+            let active: Vec<bool> = (0..n).map(|i| i % 10 != 9).collect();
+            let a = active.iter().filter(|x| **x).count();
+            let i = n - a;
+            let s = lay(&active);
+            let requests: usize = s.iter().map(Vec::len).sum();
+            assert_eq!(requests, a.div_ceil(200) + i.div_ceil(200), "n = {n}");
+            assert_eq!(s.len(), requests.div_ceil(50), "n = {n}");
+            for session in &s {
+                assert!(session.len() as u32 <= MAX_REQUESTS);
+                assert!(session.iter().map(|c| c.count).sum::<u32>() <= MAX_USERS);
+                assert!(
+                    session
+                        .windows(2)
+                        .all(|w| (!w[0].active, w[0].from) < (!w[1].active, w[1].from)),
+                    "upserts first, each kind in spool order"
+                );
+            }
+            let users: u32 = s.iter().flatten().map(|c| c.count).sum();
+            assert_eq!(users as usize, n);
+        }
     }
 
     #[test]
