@@ -127,10 +127,11 @@ pub fn check_record(position: u64, mapped: &Mapped) -> Result<(), Reject> {
     Ok(())
 }
 
-/// The externalIds seen so far in an import, as 64-bit hashes with their first position.
+/// The externalIds seen so far in an import, as 64-bit hashes with their first position: 12 bytes
+/// an entry (byte arrays, so the pairs are not padded to 16), about 1.7 MB for 100,000 records.
 #[derive(Debug, Default)]
 pub struct Duplicates {
-    seen: HashMap<u64, u64, BuildHasherDefault<IdentityHasher>>,
+    seen: HashMap<[u8; 8], [u8; 4], BuildHasherDefault<IdentityHasher>>,
 }
 
 impl Duplicates {
@@ -141,11 +142,16 @@ impl Duplicates {
 
     /// Records `external_id` at `position`; returns the first position when it was seen before.
     pub fn first_seen(&mut self, external_id: &str, position: u64) -> Option<u64> {
-        let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(external_id.trim());
+        let key = BuildHasherDefault::<DefaultHasher>::default()
+            .hash_one(external_id.trim())
+            .to_ne_bytes();
         match self.seen.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Occupied(e) => {
+                Some(u64::from(u32::from_ne_bytes(*e.get())))
+            }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(position);
+                // Positions past u32::MAX (4 billion rows) are kept as that.
+                e.insert(u32::try_from(position).unwrap_or(u32::MAX).to_ne_bytes());
                 None
             }
         }
