@@ -3,8 +3,9 @@
 //!
 //! For each size (default 10,000 then 100,000 users) it generates the HR example's columns in a temp
 //! data dir (about 10 % inactive, 0.3 % invalid rows: a bad email every 500th row and a repeated id
-//! every 1,000th, under the default 1 % reject threshold), starts `okta365 sandbox serve` for that
-//! data dir, sets the session rules, creates a sandbox profile pointed at the demo identity source,
+//! every 1,000th, under the default 1 % reject threshold), starts a sandbox tenant in this process
+//! (state in memory, see [`Serve`]), sets the session rules, creates a sandbox profile on it pointed at
+//! the demo identity source,
 //! saves the mapping (`import mapping --auto-map`) and runs `okta365 import run --yes --full
 //! --confirm-deactivations N` as a child process. It prints:
 //! - requests: the sandbox's counters (`GET /_sandbox/identity-sources/{id}/stats`, before and after)
@@ -26,17 +27,18 @@
 //!   cargo run --release -p okta365-cli --example import_bench'
 //! ```
 //!
-//! `IMPORT_BENCH_USERS=n` runs one size. The `okta365` binary of the same build profile is built
+//! `IMPORT_BENCH_USERS=n` runs one size; `IMPORT_BENCH_KEEP=1` keeps each size's data dir (the store
+//! with the run's journal, the logs) and prints where. The `okta365` binary of the same build profile is built
 //! first (`cargo build -p okta365-cli --bin okta365`).
 
 use std::{
-    io::{BufRead, BufReader, BufWriter, Write},
+    io::{BufWriter, Write},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
-    sync::mpsc,
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
+use okta365_sandbox::{Sandbox, SandboxConfig, Seed, StateLocation};
 use serde_json::{Value, json};
 
 /// The sandbox's seeded Custom Identity Source.
@@ -187,7 +189,14 @@ fn generate(path: &Path, n: u64) -> Generated {
 fn bench(bin: &Path, n: u64) -> u64 {
     println!("\n== {n} users ==");
     let dir = tempfile::tempdir().expect("a temp dir");
-    let data = dir.path();
+    let (data, _dir) = if std::env::var_os("IMPORT_BENCH_KEEP").is_some() {
+        let kept = dir.keep();
+        println!("data dir kept: {}", kept.display());
+        (kept, None)
+    } else {
+        (dir.path().to_path_buf(), Some(dir))
+    };
+    let data = data.as_path();
     let csv = data.join("bench.csv");
     let gen_start = Instant::now();
     let g = generate(&csv, n);
@@ -200,8 +209,13 @@ fn bench(bin: &Path, n: u64) -> u64 {
         gen_start.elapsed().as_secs_f64()
     );
 
-    let serve = Serve::start(bin, data);
-    ok_json(bin, data, &["profile", "add-sandbox", "Bench", "--json"]);
+    let serve = Serve::start();
+    let base = serve.text("base_url");
+    ok_json(
+        bin,
+        data,
+        &["profile", "add-sandbox", "Bench", "--url", &base, "--json"],
+    );
     let org = serve.text("okta_org_url");
     ok_json(
         bin,
@@ -271,7 +285,11 @@ fn bench(bin: &Path, n: u64) -> u64 {
     assert_eq!(result["status"], "succeeded", "{result}");
     let num = |v: &Value| v.as_u64().unwrap_or(0);
     assert_eq!(num(&plan["active"]), g.active, "the plan's active users");
-    assert_eq!(num(&plan["inactive"]), g.inactive, "the plan's inactive users");
+    assert_eq!(
+        num(&plan["inactive"]),
+        g.inactive,
+        "the plan's inactive users"
+    );
     assert_eq!(num(&plan["rejected"]), g.invalid, "the plan's rejects");
     let users = g.active + g.inactive;
 
@@ -308,7 +326,7 @@ fn bench(bin: &Path, n: u64) -> u64 {
     );
     println!(
         "             besides: 1 GET /sessions (plan), {refused} create(s) refused by the gap rule, \
-         the status polls (1 s backing off to 10 s, timing-dependent)"
+         the status polls (100 ms, then 5 % of the wait, timing-dependent)"
     );
 
     // Wall time against the bound the rules force.
@@ -330,7 +348,11 @@ fn bench(bin: &Path, n: u64) -> u64 {
     println!(
         "peak RSS:    {:.1} MB of `okta365 import run` (target ≤ 64 MB{})",
         peak_kb as f64 / 1024.0,
-        if peak_kb <= 64 * 1024 { ", met" } else { ", MISSED" }
+        if peak_kb <= 64 * 1024 {
+            ", met"
+        } else {
+            ", MISSED"
+        }
     );
     drop(serve);
     peak_kb
@@ -484,51 +506,41 @@ fn ok_json(bin: &Path, data: &Path, args: &[&str]) -> Value {
     })
 }
 
-/// `okta365 sandbox serve` for the data dir (its JSON line kept), stopped when dropped.
+/// The sandbox tenant for one size, served in this process with its state in memory: the benchmark
+/// measures the importing process against the session rules, and a file-backed sandbox rewrites its
+/// whole state (every imported user) on each request, which at 100,000 users costs more than the
+/// rules themselves. `okta365` reaches it over HTTP like any sandbox (`profile add-sandbox --url`).
 struct Serve {
-    child: Child,
+    _sandbox: Sandbox,
     info: Value,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
 }
 
 impl Serve {
-    fn start(bin: &Path, data: &Path) -> Serve {
-        let mut child = Command::new(bin)
-            .args(["sandbox", "serve"])
-            .env("OKTA365_DATA_DIR", data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("okta365 sandbox serve starts");
-        let stdout = child.stdout.take().expect("serve's stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let mut rest = String::new();
-            while reader.read_line(&mut rest).is_ok_and(|n| n > 0) {
-                rest.clear();
-            }
+    fn start() -> Serve {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let sandbox = rt
+            .block_on(Sandbox::start(SandboxConfig {
+                port: None,
+                state: StateLocation::Memory,
+                seed: Seed::demo(),
+            }))
+            .expect("the sandbox starts");
+        let urls = sandbox.urls();
+        let info = json!({
+            "base_url": urls.base.as_str(),
+            "okta_org_url": urls.okta_org.as_str(),
+            "control_url": format!("{}_sandbox", urls.base),
         });
-        let info = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) if !line.is_empty() => {
-                serde_json::from_str(&line).expect("serve prints one JSON line")
-            }
-            other => {
-                let _ = child.kill();
-                panic!("sandbox serve printed no line within 60 s: {other:?}");
-            }
-        };
         Serve {
-            child,
+            _sandbox: sandbox,
             info,
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime"),
+            rt,
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -566,15 +578,5 @@ impl Serve {
             assert!(status.is_success(), "{method} {url}: {status} {text}");
             serde_json::from_str(&text).unwrap_or(Value::Null)
         })
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        // SIGTERM lets it save its state and release the data dir's lock.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
     }
 }
