@@ -67,7 +67,7 @@ export const REQUIREMENTS: OperationRequirement[] = [
   {
     "operation": "deactivation",
     "label": "Staged deactivation",
-    "description": "When someone leaves: block sign-in, then free the license, then delete, on your schedule.",
+    "description": "When someone leaves: block sign-in and tell the manager, then free the license on your schedule.",
     "graphRoles": [
       [
         "User.ReadWrite.All",

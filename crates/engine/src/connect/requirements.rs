@@ -63,8 +63,8 @@ pub fn requirements(operation: OperationId) -> Requirement {
         },
         OperationId::Deactivation => Requirement {
             label: "Staged deactivation",
-            description: "When someone leaves: block sign-in, then free the license, then delete, on \
-                          your schedule.",
+            description: "When someone leaves: block sign-in and tell the manager, then free the \
+                          license on your schedule.",
             graph_roles: LICENSED_USER_RW,
             okta_scopes: USERS_GROUPS_LOGS,
         },
