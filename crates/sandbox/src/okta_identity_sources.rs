@@ -138,9 +138,16 @@ pub(crate) struct ImportSession {
     /// Of them, upserted and deleted (the last operation of each user counts).
     pub upserts: usize,
     pub deletes: usize,
-    /// When a TRIGGERED session finishes processing.
+    /// When a TRIGGERED session's users are applied and it turns IN_PROGRESS: half way through its
+    /// processing, so that the work is done within the processing time, as Okta does it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_at: Option<String>,
+    /// When a TRIGGERED or IN_PROGRESS session finishes processing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completes_at: Option<String>,
+    /// Set when the session was picked to fail (`fail-next`): it applies nothing and ends in ERROR.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fails: bool,
     /// The uploaded data by externalId, kept only until the session completes, closes or expires.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, Pending>,
@@ -176,8 +183,9 @@ fn render(s: &ImportSession) -> Value {
 // ---------------------------------------------------------------------------------------------------
 // Processing on the sandbox clock
 
-/// Expires idle CREATED sessions and finishes TRIGGERED ones whose processing time is over. Returns
-/// whether anything changed.
+/// Expires idle CREATED sessions, applies the users of TRIGGERED ones half way through their
+/// processing (they turn IN_PROGRESS) and finishes those whose processing time is over. Returns whether
+/// anything changed.
 fn advance(st: &mut State, shared: &Shared, now: Timestamp) -> bool {
     let mut changed = false;
     for i in 0..st.okta.imports.sessions.len() {
@@ -194,10 +202,19 @@ fn advance(st: &mut State, shared: &Shared, now: Timestamp) -> bool {
                     changed = true;
                 }
             }
-            "TRIGGERED" => {
+            "TRIGGERED" | "IN_PROGRESS" => {
                 let due = s.completes_at.as_deref().map_or(now, parse_time);
+                let applies = s.applies_at.as_deref().map_or(due, parse_time).min(due);
+                if s.status == "TRIGGERED" && applies <= now {
+                    apply(st, shared, i, applies, now);
+                    changed = true;
+                }
+                let s = &mut st.okta.imports.sessions[i];
                 if due <= now {
-                    complete(st, shared, i, due, now);
+                    s.status = if s.fails { "ERROR" } else { "COMPLETED" }.into();
+                    s.last_updated = okta_time(due);
+                    s.applies_at = None;
+                    s.completes_at = None;
                     changed = true;
                 }
             }
@@ -207,19 +224,18 @@ fn advance(st: &mut State, shared: &Shared, now: Timestamp) -> bool {
     changed
 }
 
-/// Finishes session `i`: ERROR when a failure was asked for, else COMPLETED with its data applied.
-fn complete(st: &mut State, shared: &Shared, i: usize, due: Timestamp, now: Timestamp) {
+/// Applies session `i`'s users and turns it IN_PROGRESS; a session picked to fail applies nothing.
+fn apply(st: &mut State, shared: &Shared, i: usize, applies: Timestamp, now: Timestamp) {
     let imports = &mut st.okta.imports;
     let s = &mut imports.sessions[i];
     let data = std::mem::take(&mut s.data);
-    s.last_updated = okta_time(due);
-    s.completes_at = None;
+    s.last_updated = okta_time(applies);
+    s.status = "IN_PROGRESS".into();
     if imports.fail_next > 0 {
         imports.fail_next -= 1;
-        s.status = "ERROR".into();
+        s.fails = true;
         return;
     }
-    s.status = "COMPLETED".into();
     let source_id = s.identity_source_id.clone();
     let (upserts, deletes) = (s.upserts as u64, s.deletes as u64);
     let stats = imports.stats.entry(source_id.clone()).or_default();
@@ -637,7 +653,9 @@ async fn create_session(
             users: 0,
             upserts: 0,
             deletes: 0,
+            applies_at: None,
             completes_at: None,
+            fails: false,
             data: BTreeMap::new(),
         };
         imports.stats.entry(source_id.clone()).or_default().sessions += 1;
@@ -693,15 +711,17 @@ async fn delete_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST …/sessions/{id}/start-import`: CREATED → TRIGGERED (200 with the session); it completes after
-/// `processingSecs` + `secsPer1000Users` × users / 1000. Any other status → 400.
+/// `POST …/sessions/{id}/start-import`: CREATED → TRIGGERED (200 with the session); half way through
+/// its processing (`processingSecs` + `secsPer1000Users` × users / 1000) its users are applied
+/// (IN_PROGRESS), at the end it is COMPLETED. Any other status → 400. A task wakes the state at both
+/// moments, so the work is not left to the next request; a moved clock is caught up by that request.
 async fn start_import(
     AxState(shared): AxState<Arc<Shared>>,
     _who: Principal,
     Path((source_id, id)): Path<(String, String)>,
 ) -> Result<Response, OktaError> {
     source(&shared, &source_id)?;
-    let session = with_state(&shared, true, |st, now| {
+    let (session, ms) = with_state(&shared, true, |st, now| {
         let i = session_index(st, &source_id, &id)?;
         let rules = st.okta.imports.rules.clone();
         let s = &mut st.okta.imports.sessions[i];
@@ -714,16 +734,32 @@ async fn start_import(
                 )],
             ));
         }
-        let ms = rules.processing_secs * 1000.0 + rules.secs_per_1000_users * s.users as f64;
-        let due = now
-            .checked_add(SignedDuration::from_millis(ms.round() as i64))
-            .unwrap_or(now);
+        let ms = (rules.processing_secs * 1000.0 + rules.secs_per_1000_users * s.users as f64)
+            .round()
+            .max(0.0) as u64;
+        let at = |ms: u64| {
+            now.checked_add(SignedDuration::from_millis(ms as i64))
+                .unwrap_or(now)
+        };
         s.status = "TRIGGERED".into();
         s.last_updated = okta_time(now);
-        s.completes_at = Some(okta_time(due));
-        Ok(render(s))
+        s.applies_at = Some(okta_time(at(ms / 2)));
+        s.completes_at = Some(okta_time(at(ms)));
+        Ok((render(s), ms))
     })
     .await?;
+    let weak = Arc::downgrade(&shared);
+    tokio::spawn(async move {
+        for wait in [ms / 2, ms - ms / 2] {
+            // One millisecond more: the times above are kept to the millisecond.
+            tokio::time::sleep(std::time::Duration::from_millis(wait + 1)).await;
+            // The sandbox is gone (stopped): nothing to do.
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            let _ = with_state(&shared, false, |_, _| Ok(())).await;
+        }
+    });
     Ok(axum::Json(session).into_response())
 }
 

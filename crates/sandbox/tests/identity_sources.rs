@@ -552,7 +552,11 @@ async fn a_session_takes_at_most_50_requests_and_10000_users() {
     assert_eq!(s, 200);
     // 5 s + 2 s × 10,000 / 1,000 = 25 s.
     advance(&env, 22).await;
-    assert_eq!(session(&env, &id).await["status"], "TRIGGERED");
+    assert_eq!(
+        session(&env, &id).await["status"],
+        "IN_PROGRESS",
+        "past half of its processing, a session's users are being applied"
+    );
     advance(&env, 4).await;
     assert_eq!(session(&env, &id).await["status"], "COMPLETED");
     let st = stats(&env).await;
@@ -821,4 +825,56 @@ fn the_demo_identity_source_id_is_the_seeded_one() {
         json["okta"]["identitySources"][0]["id"],
         okta365_sandbox::DEMO_IDENTITY_SOURCE_ID
     );
+}
+
+#[tokio::test]
+async fn a_session_is_applied_and_completed_on_time_without_being_polled() {
+    use okta365_sandbox::{Sandbox, SandboxConfig, StateLocation, mint_demo_credentials};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sandbox = Sandbox::start(SandboxConfig {
+        state: StateLocation::File(file.clone()),
+        ..SandboxConfig::in_memory()
+    })
+    .await
+    .unwrap();
+    let creds = mint_demo_credentials(&sandbox.urls().base).await.unwrap();
+    let env = Env {
+        sandbox,
+        creds,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+    };
+    rules(
+        &env,
+        json!({ "processingSecs": 0.8, "secsPer1000Users": 0, "minGapSecs": 1 }),
+    )
+    .await;
+    let id = create(&env).await;
+    assert_eq!(upsert(&env, &id, vec![person(1)]).await.0, 202);
+    assert_eq!(start(&env, &id).await.0, 200);
+    assert_eq!(user(&env, "person1@hr.example").await.0, 404);
+    let saved_status = || {
+        let state: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let text = state.to_string();
+        ["TRIGGERED", "IN_PROGRESS", "COMPLETED"]
+            .into_iter()
+            .find(|s| text.contains(&format!("\"status\":\"{s}\"")))
+            .map(str::to_owned)
+    };
+    assert_eq!(saved_status().as_deref(), Some("TRIGGERED"));
+    // Half way through (0.4 s), with no request about sessions: the Users API does not touch them.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        user(&env, "person1@hr.example").await.0,
+        200,
+        "the users are applied half way through processing"
+    );
+    assert_eq!(saved_status().as_deref(), Some("IN_PROGRESS"));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        saved_status().as_deref(),
+        Some("COMPLETED"),
+        "the session completes at the end of its processing, saved without any request"
+    );
+    assert_eq!(session(&env, &id).await["status"], "COMPLETED");
 }
