@@ -98,6 +98,17 @@ impl SpoolReader {
 
     /// The next line's record; `None` at the end.
     pub fn next_record(&mut self) -> Result<Option<Mapped>> {
+        Ok(self.next_of(None)?.flatten())
+    }
+
+    /// The next line's record when its active flag is `active` (any with `None`): `Some(None)` for
+    /// a line of the other kind, which is checked but not built; `None` at the end.
+    fn next_of(&mut self, active: Option<bool>) -> Result<Option<Option<Mapped>>> {
+        /// The active flag alone: the rest of the line is skipped without being built.
+        #[derive(serde::Deserialize)]
+        struct Head {
+            active: bool,
+        }
         self.buf.clear();
         let n = self
             .input
@@ -108,19 +119,38 @@ impl SpoolReader {
         }
         let line = self.next_line;
         self.next_line += 1;
-        serde_json::from_str(self.buf.trim_end())
-            .map(Some)
-            .map_err(|e| {
-                Error::Task(format!(
-                    "The import spool {} is damaged at line {line} ({e}); plan the import again.",
-                    self.path.display()
-                ))
-            })
+        let damaged = |e: serde_json::Error| {
+            Error::Task(format!(
+                "The import spool {} is damaged at line {line} ({e}); plan the import again.",
+                self.path.display()
+            ))
+        };
+        let text = self.buf.trim_end();
+        if let Some(active) = active
+            && serde_json::from_str::<Head>(text).map_err(damaged)?.active != active
+        {
+            return Ok(Some(None));
+        }
+        serde_json::from_str(text)
+            .map(|r| Some(Some(r)))
+            .map_err(damaged)
     }
 
     /// The records of lines `from..=to` (from 1). Reading a range before the last one read starts the
     /// file again. Lines past the end are an error: the spool is not the one planned.
     pub fn read_lines(&mut self, from: u64, to: u64) -> Result<Vec<Mapped>> {
+        self.read_lines_of(from, to, None)
+    }
+
+    /// The records of lines `from..=to` whose active flag is `active` (all with `None`), as
+    /// [`read_lines`](Self::read_lines): the others are read over without being built, so a chunk of
+    /// 200 inactive users spread over 2,000 lines holds 200 records, not 2,000.
+    pub fn read_lines_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        active: Option<bool>,
+    ) -> Result<Vec<Mapped>> {
         if from == 0 || to < from {
             return Err(Error::Task(format!(
                 "spool lines {from} to {to} are not a range of lines (they start at 1)"
@@ -140,10 +170,11 @@ impl SpoolReader {
             }
             self.next_line += 1;
         }
-        let mut out = Vec::with_capacity((to - from + 1).min(10_000) as usize);
+        let mut out = Vec::with_capacity((to - from + 1).min(200) as usize);
         while self.next_line <= to {
-            match self.next_record()? {
-                Some(r) => out.push(r),
+            match self.next_of(active)? {
+                Some(Some(r)) => out.push(r),
+                Some(None) => {}
                 None => return Err(self.short(from, to)),
             }
         }
@@ -177,4 +208,63 @@ pub fn content_hash(record: &Mapped) -> [u8; 32] {
         h.update(v.as_bytes());
     }
     h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: u64, active: bool) -> Mapped {
+        Mapped {
+            external_id: format!("E{n}"),
+            active,
+            profile: [("userName".to_owned(), format!("u{n}@corp.example"))].into(),
+        }
+    }
+
+    #[test]
+    fn a_range_of_one_kind_builds_only_that_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.jsonl");
+        let mut w = SpoolWriter::create(&path).unwrap();
+        for n in 1..=10 {
+            w.write(&record(n, n % 3 != 0)).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 10);
+        let mut r = SpoolReader::open(&path).unwrap();
+        let inactive = r.read_lines_of(2, 9, Some(false)).unwrap();
+        assert_eq!(
+            inactive,
+            vec![record(3, false), record(6, false), record(9, false)]
+        );
+        // Going back starts the file again.
+        let active = r.read_lines_of(1, 4, Some(true)).unwrap();
+        assert_eq!(
+            active,
+            vec![record(1, true), record(2, true), record(4, true)]
+        );
+        assert_eq!(
+            r.read_lines(9, 10).unwrap(),
+            vec![record(9, false), record(10, true)]
+        );
+        let err = r.read_lines_of(10, 11, Some(true)).unwrap_err().to_string();
+        assert!(err.contains("ends at line 10"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_line_is_reported_even_when_of_the_other_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.jsonl");
+        std::fs::write(
+            &path,
+            "{\"externalId\":\"E1\",\"active\":true,\"profile\":{}}\n{\"externalId\":\"E2\",\"active\":\n",
+        )
+        .unwrap();
+        let err = SpoolReader::open(&path)
+            .unwrap()
+            .read_lines_of(1, 2, Some(true))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("damaged at line 2"), "{err}");
+    }
 }

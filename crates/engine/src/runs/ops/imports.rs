@@ -325,15 +325,17 @@ fn chunk_records(
             "The step names no spool lines; plan the import again.",
         ));
     };
-    let active = change.kind == ChangeKind::BulkUpsert;
-    Ok(read_spool(ic, from, to)?
-        .into_iter()
-        .filter(|m| m.active == active)
-        .collect())
+    read_spool(ic, from, to, change.kind == ChangeKind::BulkUpsert)
 }
 
-/// Spool lines `from..=to`, through the import's reader (kept open between chunks).
-fn read_spool(ic: &ImportCtx, from: u64, to: u64) -> Result<Vec<crate::imports::Mapped>> {
+/// The records of spool lines `from..=to` that are `active` (or not), through the import's reader
+/// (kept open between chunks).
+fn read_spool(
+    ic: &ImportCtx,
+    from: u64,
+    to: u64,
+    active: bool,
+) -> Result<Vec<crate::imports::Mapped>> {
     let mut guard = ic
         .reader
         .lock()
@@ -342,7 +344,7 @@ fn read_spool(ic: &ImportCtx, from: u64, to: u64) -> Result<Vec<crate::imports::
         *guard = Some(crate::imports::SpoolReader::open(&ic.spool)?);
     }
     match guard.as_mut() {
-        Some(reader) => reader.read_lines(from, to),
+        Some(reader) => reader.read_lines_of(from, to, Some(active)),
         None => Err(Error::Task("the spool could not be opened".into())),
     }
 }
@@ -461,7 +463,11 @@ async fn await_session(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange)
     let is = ic.okta.identity_source(&ic.source);
     let begun = std::time::Instant::now();
     let mut failures = 0u32;
+    // The delta hashes of the session's records, worked out while it is processed (saved once it
+    // completes).
+    let mut hashes = None;
     let s = loop {
+        let polled = std::time::Instant::now();
         match is.session(&session).await {
             Ok(s) if s.status.is_final() => break s,
             Ok(s) if s.status == SessionStatus::Created => {
@@ -501,10 +507,14 @@ async fn await_session(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange)
                 )
             };
         }
-        tokio::time::sleep(poll_delay(begun.elapsed())).await;
+        if hashes.is_none() {
+            hashes = Some(session_hashes(ctx, ic, change).await);
+        }
+        let pause = poll_delay(begun.elapsed()).saturating_sub(polled.elapsed());
+        tokio::time::sleep(pause).await;
     };
     match s.status {
-        SessionStatus::Completed => match write_hashes(ctx, ic, change).await {
+        SessionStatus::Completed => match write_hashes(ctx, ic, change, hashes).await {
             Ok(n) => StepResult {
                 request,
                 ..StepResult::done(
@@ -537,10 +547,40 @@ async fn await_session(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange)
     }
 }
 
-/// Writes the delta hashes of the records of a completed session's chunks that were sent.
-async fn write_hashes(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange) -> Result<usize> {
+/// Writes the delta hashes of the records of a completed session's chunks that were sent: `hashes`
+/// when worked out while waiting, else worked out now.
+async fn write_hashes(
+    ctx: &RunContext,
+    ic: &ImportCtx,
+    change: &PlannedChange,
+    hashes: Option<Result<Vec<(String, [u8; 32])>>>,
+) -> Result<usize> {
     let Some(run_id) = ctx.run_id else {
         return Ok(0);
+    };
+    let rows = match hashes {
+        Some(rows) => rows?,
+        None => session_hashes(ctx, ic, change).await?,
+    };
+    let written = rows.len();
+    if !rows.is_empty() {
+        let (profile_id, source, import_id) =
+            (ctx.profile.id, ic.source_name.clone(), run_id.to_string());
+        ctx.engine
+            .db(move |store| store.upsert_import_hashes(profile_id, &source, &import_id, &rows))
+            .await?;
+    }
+    Ok(written)
+}
+
+/// The delta hashes (externalId, content hash) of the records of the session's chunks that were sent.
+async fn session_hashes(
+    ctx: &RunContext,
+    ic: &ImportCtx,
+    change: &PlannedChange,
+) -> Result<Vec<(String, [u8; 32])>> {
+    let Some(run_id) = ctx.run_id else {
+        return Ok(Vec::new());
     };
     let chunks: Vec<Value> = change
         .detail
@@ -569,25 +609,12 @@ async fn write_hashes(ctx: &RunContext, ic: &ImportCtx, change: &PlannedChange) 
         if step.is_none_or(|s| s.status != "done") {
             continue;
         }
-        rows.extend(
-            read_spool(ic, from, to)?
-                .into_iter()
-                .filter(|m| m.active == active)
-                .map(|m| {
-                    let hash = crate::imports::content_hash(&m);
-                    (m.external_id, hash)
-                }),
-        );
+        rows.extend(read_spool(ic, from, to, active)?.into_iter().map(|m| {
+            let hash = crate::imports::content_hash(&m);
+            (m.external_id, hash)
+        }));
     }
-    let written = rows.len();
-    if !rows.is_empty() {
-        let (profile_id, source, import_id) =
-            (ctx.profile.id, ic.source_name.clone(), run_id.to_string());
-        ctx.engine
-            .db(move |store| store.upsert_import_hashes(profile_id, &source, &import_id, &rows))
-            .await?;
-    }
-    Ok(written)
+    Ok(rows)
 }
 
 /// Whether an import step left `started` by an interruption is already done on Okta (what was found).
