@@ -174,6 +174,9 @@ impl Store {
                 conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
             conn.pragma_update(None, "foreign_keys", true)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // A page cache of 1 MiB (SQLite's default is 2 MiB): the queries read a few pages each,
+            // and a large import's delta hashes would fill a larger cache that is never read back.
+            conn.pragma_update(None, "cache_size", -1024)?;
             Ok(())
         };
         configure(&conn).map_err(|source| Error::Open {

@@ -713,8 +713,9 @@ impl Engine {
             .db(move |store| store.run(id))
             .await?
             .ok_or_else(|| import_not_found(import_id))?;
-        let run_plan = stored_plan(&run)?;
-        let sink = ImportProgress::new(progress, &run_plan.changes, 0);
+        // Only what the progress needs is kept: the run reads its own copy of the plan.
+        let sink = ImportProgress::new(progress, &stored_plan(&run)?.changes, 0);
+        drop((run, record, plan));
         self.apply_run(import_id, None, &sink).await
     }
 

@@ -604,6 +604,11 @@ impl Engine {
             )));
         }
         let plan = stored_plan(&record)?;
+        // The plan's text is not needed any more (a large import's is a few hundred kB).
+        let record = RunRecord {
+            plan: String::new(),
+            ..record
+        };
         let age = Timestamp::now().duration_since(record.created_at);
         if age.as_secs() > PLAN_MAX_AGE_MINS * 60 {
             return Err(Error::invalid(format!(
@@ -678,7 +683,7 @@ impl Engine {
                 .await?;
             return Err(e);
         }
-        let steps = self.db(move |store| store.run_steps(id)).await?;
+        let steps = self.db(move |store| store.run_step_outcomes(id)).await?;
         let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
         for s in &steps {
             *counts.entry(s.status.as_str()).or_default() += 1;
