@@ -28,7 +28,8 @@
 //! ```
 //!
 //! `IMPORT_BENCH_USERS=n` runs one size; `IMPORT_BENCH_KEEP=1` keeps each size's data dir (the store
-//! with the run's journal, the logs) and prints where. The `okta365` binary of the same build profile is built
+//! with the run's journal, the logs) and prints where; `IMPORT_BENCH_WRAP="heaptrack -o FILE"` runs the
+//! import under that program (its peak RSS is then not measured). The `okta365` binary of the same build profile is built
 //! first (`cargo build -p okta365-cli --bin okta365`).
 
 use std::{
@@ -396,6 +397,21 @@ fn summarize(sizes: &[u64]) -> Vec<u64> {
 /// Runs `okta365 ARGS`, returning its output, wall time and peak RSS in KiB: under
 /// `/usr/bin/time -f %M` when there is one, else polling /proc/{pid}/status's VmHWM every 50 ms.
 fn measured(bin: &Path, data: &Path, args: &[&str]) -> (Output, Duration, u64) {
+    // A profiler in front of the child (e.g. `heaptrack -o /tmp/import`): wall time only.
+    if let Ok(wrap) = std::env::var("IMPORT_BENCH_WRAP") {
+        let mut words = wrap.split_whitespace();
+        let program = words.next().expect("IMPORT_BENCH_WRAP names a program");
+        let start = Instant::now();
+        let out = Command::new(program)
+            .args(words)
+            .arg(bin)
+            .args(args)
+            .env("OKTA365_DATA_DIR", data)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the IMPORT_BENCH_WRAP program runs");
+        return (out, start.elapsed(), 0);
+    }
     let time = Path::new("/usr/bin/time");
     if time.exists() {
         let rss_file = data.join("rss.txt");
