@@ -442,7 +442,8 @@ impl App {
         }
     }
 
-    /// Clicks the element with this `data-testid` once it is visible and enabled.
+    /// Clicks the element with this `data-testid` once it is visible, enabled and still (see
+    /// [`App::settle`]).
     ///
     /// Waiting for "enabled" matters after typing: a form's button may still be disabled for a moment
     /// by the check of the value typed before (the app checks fields as you type, debounced), and a
@@ -466,9 +467,26 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         };
+        self.settle(&el).await;
         el.click()
             .await
             .with_context(|| format!("clicking {}", tid(test_id)))
+    }
+
+    /// Waits (up to 2 s) until the element's box is the same in two reads 50 ms apart: content
+    /// loading above it (a table filled in, a banner) moves it, and a click aimed at where it was lands
+    /// on something else and is lost.
+    async fn settle(&self, el: &Element) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut last = el.rectangle().await.ok();
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = el.rectangle().await.ok();
+            if now.is_some() && now == last {
+                return;
+            }
+            last = now;
+        }
     }
 
     /// Waits until an element with this `data-testid` is in the page, displayed or not.

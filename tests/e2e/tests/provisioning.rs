@@ -170,6 +170,8 @@ async fn okta_group_changes_provision_microsoft_accounts_and_guests() -> Result<
     // ---- One-click test run with a throwaway user. ----
     app.click("rail-step-provisioning").await?;
     app.wait_for("step-provisioning", STEP_TIMEOUT).await?;
+    // The username preview loads above the test run and moves it down when it appears.
+    app.find("prov-preview", STEP_TIMEOUT).await?;
     app.scroll_to("test-run-start", true).await?;
     app.select("test-run-operation", "memberAccounts").await?;
     app.click("test-run-create-user").await?;
