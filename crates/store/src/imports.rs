@@ -268,22 +268,47 @@ impl Store {
         profile_id: Uuid,
         source_name: &str,
     ) -> Result<HashMap<String, [u8; 32]>> {
+        let mut out = HashMap::new();
+        self.each_import_hash(profile_id, source_name, |id, hash| {
+            out.insert(id.to_owned(), *hash);
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with the externalId and content hash of every record last imported from the source,
+    /// one row at a time (a caller keeps what it needs, e.g. a compact map); returns how many.
+    pub fn each_import_hash(
+        &self,
+        profile_id: Uuid,
+        source_name: &str,
+        mut f: impl FnMut(&str, &[u8; 32]),
+    ) -> Result<usize> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT external_id, hash FROM import_hashes WHERE profile_id = ?1 AND source_name = ?2",
         )?;
         let mut rows = stmt.query(params![profile_id.to_string(), source_name])?;
-        let mut out = HashMap::new();
+        let mut n = 0;
         while let Some(row) = rows.next()? {
-            let id: String = row.get(0)?;
-            let hash: Vec<u8> = row.get(1)?;
-            let hash: [u8; 32] = hash.try_into().map_err(|h: Vec<u8>| Error::Corrupt {
-                column: "import_hashes.hash",
-                value: format!("{} bytes", h.len()),
-            })?;
-            out.insert(id, hash);
+            let corrupt = |column: &'static str, what: String| Error::Corrupt {
+                column,
+                value: what,
+            };
+            let id = row
+                .get_ref(0)?
+                .as_str()
+                .map_err(|e| corrupt("import_hashes.external_id", e.to_string()))?;
+            let blob = row
+                .get_ref(1)?
+                .as_blob()
+                .map_err(|e| corrupt("import_hashes.hash", e.to_string()))?;
+            let hash: &[u8; 32] = blob
+                .try_into()
+                .map_err(|_| corrupt("import_hashes.hash", format!("{} bytes", blob.len())))?;
+            f(id, hash);
+            n += 1;
         }
-        Ok(out)
+        Ok(n)
     }
 
     /// Writes the content hashes of the records a completed session carried, in one transaction.

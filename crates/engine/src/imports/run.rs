@@ -22,7 +22,8 @@ use okta365_store::import_runs::ImportRunRecord;
 use uuid::Uuid;
 
 use super::{
-    SourceReader, SpoolWriter, Validator, content_hash, mapping, spool_path, validate::Reject,
+    SourceReader, SpoolWriter, Validator, content_hash, mapping, spool_path,
+    validate::{KnownHashes, Reject},
 };
 use crate::{
     dto::{OperationId, Progress},
@@ -619,13 +620,19 @@ impl Engine {
             rejects: Vec::new(),
             sessions: Vec::new(),
         };
-        // The hashes saved after the last completed imports (32 bytes per externalId, not records).
+        // The hashes saved after the last completed imports (16 bytes per record, see KnownHashes).
         let known = if delta {
             let (id, source) = (profile.id, name.to_owned());
-            self.db(move |store| store.import_hashes(id, &source))
-                .await?
+            self.db(move |store| {
+                let mut known = KnownHashes::default();
+                store.each_import_hash(id, &source, |external_id, hash| {
+                    known.insert(external_id, hash)
+                })?;
+                Ok(known)
+            })
+            .await?
         } else {
-            Default::default()
+            KnownHashes::default()
         };
         while let Some(item) = reader.next().await? {
             read.records += 1;
@@ -641,10 +648,7 @@ impl Engine {
                     continue;
                 }
             };
-            if known
-                .get(&m.external_id)
-                .is_some_and(|h| *h == content_hash(&m))
-            {
+            if known.unchanged(&m.external_id, &content_hash(&m)) {
                 read.unchanged += 1;
                 continue;
             }

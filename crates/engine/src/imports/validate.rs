@@ -142,10 +142,7 @@ impl Duplicates {
 
     /// Records `external_id` at `position`; returns the first position when it was seen before.
     pub fn first_seen(&mut self, external_id: &str, position: u64) -> Option<u64> {
-        let key = BuildHasherDefault::<DefaultHasher>::default()
-            .hash_one(external_id.trim())
-            .to_ne_bytes();
-        match self.seen.entry(key) {
+        match self.seen.entry(id_key(external_id.trim())) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 Some(u64::from(u32::from_ne_bytes(*e.get())))
             }
@@ -166,6 +163,52 @@ impl Duplicates {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
     }
+}
+
+/// A 64-bit hash of an externalId, as bytes (a key of [`Duplicates`] and [`KnownHashes`]).
+fn id_key(external_id: &str) -> [u8; 8] {
+    BuildHasherDefault::<DefaultHasher>::default()
+        .hash_one(external_id)
+        .to_ne_bytes()
+}
+
+/// The content hashes saved after a source's last completed imports, for a delta import: a 64-bit
+/// hash of the externalId to the first 8 bytes of the record's SHA-256, 16 bytes an entry (about
+/// 2.2 MB for 100,000 records where full ids and hashes take about 10 MB). A changed record is taken
+/// for unchanged only if both its id and its content collide in 64 bits: not a practical risk.
+#[derive(Debug, Default)]
+pub struct KnownHashes {
+    hashes: HashMap<[u8; 8], [u8; 8], BuildHasherDefault<IdentityHasher>>,
+}
+
+impl KnownHashes {
+    /// Keeps the content hash of the record with this externalId.
+    pub fn insert(&mut self, external_id: &str, hash: &[u8; 32]) {
+        self.hashes.insert(id_key(external_id), short(hash));
+    }
+
+    /// True when the record with this externalId was imported with this content.
+    pub fn unchanged(&self, external_id: &str, hash: &[u8; 32]) -> bool {
+        self.hashes
+            .get(&id_key(external_id))
+            .is_some_and(|h| *h == short(hash))
+    }
+
+    /// How many records are known.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+}
+
+fn short(hash: &[u8; 32]) -> [u8; 8] {
+    let mut out = [0; 8];
+    out.copy_from_slice(&hash[..8]);
+    out
 }
 
 /// The keys are hashes already: use them as they are.
@@ -263,5 +306,32 @@ mod tests {
         assert!(rejects_exceed(2, 100, 1.0));
         assert!(!rejects_exceed(0, 0, 1.0));
         assert!(rejects_exceed(1, 1, 0.0));
+    }
+
+    #[test]
+    fn known_hashes_tell_unchanged_records_from_changed_and_new_ones() {
+        let hash = |n: u8| {
+            let mut h = [n; 32];
+            h[31] = 0;
+            h
+        };
+        let mut known = KnownHashes::default();
+        for n in 0..200u8 {
+            known.insert(&format!("E{n}"), &hash(n));
+        }
+        known.insert("E7", &hash(250));
+        assert_eq!(known.len(), 200, "a later hash replaces the earlier one");
+        assert!(known.unchanged("E1", &hash(1)));
+        assert!(known.unchanged("E7", &hash(250)));
+        assert!(!known.unchanged("E7", &hash(7)), "changed");
+        assert!(!known.unchanged("E1", &hash(2)), "changed");
+        assert!(!known.unchanged("E200", &hash(200)), "new");
+        assert!(!known.unchanged("e1", &hash(1)), "ids are compared exactly");
+        let mut only_tail = hash(1);
+        only_tail[8] ^= 1;
+        assert!(
+            known.unchanged("E1", &only_tail),
+            "only the first 8 bytes of a content hash are kept"
+        );
     }
 }
