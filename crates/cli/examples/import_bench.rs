@@ -18,7 +18,11 @@
 //! - throughput (users/s) and the child's peak RSS (`/usr/bin/time -f %M`, else /proc VmHWM polled),
 //!   and its growth from the smaller size to the larger.
 //!
-//! Targets: requests = the minimum; wall time ≤ 1.10 × the bound; peak RSS ≤ 64 MB and < 10 % growth.
+//! Then it changes the title of 1 % of the rows and runs a delta import (no `--full`): the same figures
+//! for the changed records alone, the others read, hashed and left out.
+//!
+//! Targets: requests = the minimum; wall time ≤ 1.10 × the bound; peak RSS ≤ 64 MB and < 10 % growth
+//! (of the full imports).
 //!
 //! Needs the OS keychain (the profile's demo credentials), like the CLI's tests:
 //!
@@ -119,11 +123,19 @@ struct Generated {
     active: u64,
     inactive: u64,
     invalid: u64,
+    /// Valid rows whose title differs in the second version of the source (active, inactive).
+    changed: (u64, u64),
+}
+
+/// Every 100th row's title differs in the second version of the source (1 % of the rows).
+fn is_changed(i: u64) -> bool {
+    i % 100 == 42
 }
 
 /// Writes N rows of the HR example's columns: about 10 % inactive (spread pseudo-randomly), a bad
-/// email every 500th row and the previous row's id again every 1,000th (both active).
-fn generate(path: &Path, n: u64) -> Generated {
+/// email every 500th row and the previous row's id again every 1,000th (both active). `second`: the
+/// source after a change of 1 % of the rows' titles ([`is_changed`]).
+fn generate(path: &Path, n: u64, second: bool) -> Generated {
     let mut f = BufWriter::new(std::fs::File::create(path).expect("the CSV is created"));
     writeln!(
         f,
@@ -147,6 +159,7 @@ fn generate(path: &Path, n: u64) -> Generated {
         active: 0,
         inactive: 0,
         invalid: 0,
+        changed: (0, 0),
     };
     for i in 1..=n {
         let bad_email = i % 500 == 250;
@@ -163,8 +176,13 @@ fn generate(path: &Path, n: u64) -> Generated {
         };
         writeln!(
             f,
-            "E{id:07},{},\"Analyst, grade {}\",{first},{last},{},Main Street,{city},{state},US,{:05},{email},+1 555 {:07},+1 555 {:07},19{:02}-0{}-1{}",
+            "E{id:07},{},\"{}, grade {}\",{first},{last},{},Main Street,{city},{state},US,{:05},{email},+1 555 {:07},+1 555 {:07},19{:02}-0{}-1{}",
             if inactive { "false" } else { "true" },
+            if second && is_changed(i) {
+                "Senior analyst"
+            } else {
+                "Analyst"
+            },
             h % 5,
             i % 900 + 1,
             i % 99_999,
@@ -179,8 +197,10 @@ fn generate(path: &Path, n: u64) -> Generated {
             g.invalid += 1;
         } else if inactive {
             g.inactive += 1;
+            g.changed.1 += u64::from(is_changed(i));
         } else {
             g.active += 1;
+            g.changed.0 += u64::from(is_changed(i));
         }
     }
     f.flush().unwrap();
@@ -200,7 +220,7 @@ fn bench(bin: &Path, n: u64) -> u64 {
     let data = data.as_path();
     let csv = data.join("bench.csv");
     let gen_start = Instant::now();
-    let g = generate(&csv, n);
+    let g = generate(&csv, n, false);
     eprintln!(
         "generated {} rows ({} active, {} inactive, {} invalid) in {:.1} s",
         g.rows,
@@ -258,20 +278,46 @@ fn bench(bin: &Path, n: u64) -> u64 {
     );
     assert_eq!(saved["saved"], true, "{saved}");
 
+    let full = run_import(bin, data, &serve, &g, Run::Full);
+    // The source again with 1 % of the rows changed: a delta import sends those alone.
+    let second = generate(&csv, n, true);
+    println!(
+        "-- delta import after {} changed rows ({} active, {} inactive) --",
+        second.changed.0 + second.changed.1,
+        second.changed.0,
+        second.changed.1
+    );
+    run_import(bin, data, &serve, &second, Run::Delta);
+    drop(serve);
+    full
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Run {
+    /// Every valid record (`--full`).
+    Full,
+    /// The records changed since the last import.
+    Delta,
+}
+
+/// Runs `okta365 import run` on the generated source, checks what it sent and prints the figures;
+/// answers the peak RSS in KiB.
+fn run_import(bin: &Path, data: &Path, serve: &Serve, g: &Generated, run: Run) -> u64 {
     let stats_path = format!("identity-sources/{SOURCE_ID}/stats");
     let before = serve.control(reqwest::Method::GET, &stats_path, None);
-    let confirm = g.inactive.to_string();
-    let args = [
-        "import",
-        "run",
-        "--source",
-        "bench",
-        "--yes",
-        "--full",
-        "--confirm-deactivations",
-        &confirm,
-        "--json",
-    ];
+    let (active, inactive) = match run {
+        Run::Full => (g.active, g.inactive),
+        Run::Delta => g.changed,
+    };
+    let confirm = inactive.to_string();
+    let mut args = vec!["import", "run", "--source", "bench", "--yes", "--json"];
+    if run == Run::Full {
+        args.push("--full");
+    }
+    if inactive > 10 {
+        args.extend(["--confirm-deactivations", &confirm]);
+    }
+    let logged_before = read_logs(data).len();
     let (out, wall, peak_kb) = measured(bin, data, &args);
     assert!(
         out.status.success(),
@@ -285,19 +331,27 @@ fn bench(bin: &Path, n: u64) -> u64 {
     let result = &doc["result"];
     assert_eq!(result["status"], "succeeded", "{result}");
     let num = |v: &Value| v.as_u64().unwrap_or(0);
-    assert_eq!(num(&plan["active"]), g.active, "the plan's active users");
+    assert_eq!(num(&plan["active"]), active, "the plan's active users");
     assert_eq!(
         num(&plan["inactive"]),
-        g.inactive,
+        inactive,
         "the plan's inactive users"
     );
     assert_eq!(num(&plan["rejected"]), g.invalid, "the plan's rejects");
-    let users = g.active + g.inactive;
+    let unchanged = num(&plan["unchanged"]);
+    if run == Run::Delta {
+        assert_eq!(
+            unchanged,
+            g.active + g.inactive - active - inactive,
+            "every other valid record is unchanged"
+        );
+    }
+    let users = active + inactive;
 
     // Requests.
     let bulk = num(&after["bulkRequests"]) - num(&before["bulkRequests"]);
     let sessions = num(&after["sessions"]) - num(&before["sessions"]);
-    let min_bulk = g.active.div_ceil(CHUNK) + g.inactive.div_ceil(CHUNK);
+    let min_bulk = active.div_ceil(CHUNK) + inactive.div_ceil(CHUNK);
     let min_sessions = users
         .div_ceil(SESSION_USERS)
         .max(min_bulk.div_ceil(SESSION_REQUESTS));
@@ -305,19 +359,19 @@ fn bench(bin: &Path, n: u64) -> u64 {
     let deleted = num(&after["usersDeleted"]) - num(&before["usersDeleted"]);
     assert_eq!(
         (upserted, deleted),
-        (g.active, g.inactive),
-        "every valid user applied"
+        (active, inactive),
+        "every valid user to send applied"
     );
     let log = read_logs(data);
-    let refused = log
+    let refused = log[logged_before.min(log.len())..]
         .iter()
         .filter(|l| l.contains("waiting before creating the import session"))
         .count();
     let sent = bulk + 2 * sessions;
     let min = min_bulk + 2 * min_sessions;
     println!(
-        "users:       {} rows → {} active, {} inactive, {} rejected",
-        g.rows, g.active, g.inactive, g.invalid
+        "users:       {} rows → {active} active, {inactive} inactive, {unchanged} unchanged, {} rejected",
+        g.rows, g.invalid
     );
     println!(
         "requests:    {sent} sent vs {min} minimum ({}) \
@@ -343,8 +397,9 @@ fn bench(bin: &Path, n: u64) -> u64 {
         if ratio <= 1.10 { ", met" } else { ", MISSED" }
     );
     println!(
-        "throughput:  {:.0} users/s",
-        users as f64 / wall.as_secs_f64()
+        "throughput:  {:.0} users/s sent, {:.0} rows/s read",
+        users as f64 / wall.as_secs_f64(),
+        g.rows as f64 / wall.as_secs_f64()
     );
     println!(
         "peak RSS:    {:.1} MB of `okta365 import run` (target ≤ 64 MB{})",
@@ -355,7 +410,6 @@ fn bench(bin: &Path, n: u64) -> u64 {
             ", MISSED"
         }
     );
-    drop(serve);
     peak_kb
 }
 
