@@ -388,13 +388,21 @@ fn run_import(bin: &Path, data: &Path, serve: &Serve, g: &Generated, run: Run) -
     let layout = session_sizes(plan, users);
     let bound = bound_secs(&layout);
     let ratio = wall.as_secs_f64() / bound;
+    let verdict = match run {
+        Run::Full if ratio <= 1.10 => "target ≤ 1.10, met".to_owned(),
+        Run::Full => "target ≤ 1.10, MISSED".to_owned(),
+        // The bound counts the processing of the records sent, not the reading of the others.
+        Run::Delta => format!(
+            "no target: the bound leaves out reading and hashing the {} rows",
+            g.rows
+        ),
+    };
     println!(
         "wall time:   {:.2} s measured vs {bound:.2} s bound ({} sessions of {:?} users) = {ratio:.2} × \
-         (target ≤ 1.10{})",
+         ({verdict})",
         wall.as_secs_f64(),
         layout.len(),
         summarize(&layout),
-        if ratio <= 1.10 { ", met" } else { ", MISSED" }
     );
     println!(
         "throughput:  {:.0} users/s sent, {:.0} rows/s read",
