@@ -17,7 +17,7 @@ use crate::codes::{OAuthErrorCode, OktaErrorCode};
 use crate::error::{AuthKind, Error, Result};
 use crate::key::DpopKey;
 use crate::org::OrgUrl;
-use crate::ratelimit::{ClientStats, Limiter, RateLimitStatus, jitter, until_reset};
+use crate::ratelimit::{ClientStats, Limiter, RateLimitStatus, jitter};
 
 /// How hard the client retries and how long it waits for rate limits.
 #[derive(Debug, Clone)]
@@ -302,7 +302,7 @@ impl OktaClient {
                         let wait = match status {
                             // A concurrent-limit 429: Reset is only an estimate; back off briefly.
                             Some(s) if s.limit == 0 => Duration::from_millis(500) * throttled,
-                            Some(s) => until_reset(s.reset),
+                            Some(s) => s.until_reset(),
                             None => Duration::from_secs(1),
                         }
                         .min(policy.max_rate_limit_wait)

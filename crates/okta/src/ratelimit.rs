@@ -3,9 +3,9 @@
 //! Fed by every response's `X-Rate-Limit-Limit/-Remaining/-Reset`, per bucket (method + path
 //! template). Before a call, a bucket with nothing remaining and a reset in the future makes the call
 //! wait until the reset; each call also takes one from `Remaining` before it goes out, so concurrent
-//! calls do not all rush the last slot. Waits use tokio time and are capped (see
-//! [`RetryPolicy::max_rate_limit_wait`](crate::RetryPolicy)), so a server clock far ahead cannot stall
-//! a caller for long.
+//! calls do not all rush the last slot. The reset is read against the server's clock (its `Date`
+//! header, as Okta advises), so a clock of this machine that is off does not stretch or cut the wait.
+//! Waits use tokio time and are capped (see [`RetryPolicy::max_rate_limit_wait`](crate::RetryPolicy)).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +21,18 @@ pub struct RateLimitStatus {
     pub limit: u32,
     /// `X-Rate-Limit-Remaining`, less the calls started since.
     pub remaining: u32,
-    /// `X-Rate-Limit-Reset`: UTC epoch seconds.
+    /// `X-Rate-Limit-Reset`: UTC epoch seconds, on the server's clock.
     pub reset: i64,
+    /// The server's clock less this machine's when the answer came, in seconds (from its `Date`
+    /// header; 0 without one).
+    pub server_offset: i64,
+}
+
+impl RateLimitStatus {
+    /// Time until the reset, by the server's clock; zero once it has passed.
+    pub fn until_reset(&self) -> Duration {
+        until_reset(self.reset - self.server_offset)
+    }
 }
 
 /// Counters of what the client did, for progress messages and tests.
@@ -51,8 +61,8 @@ fn now_secs_f64() -> f64 {
     jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
 }
 
-/// Time until `reset` (epoch seconds), or zero.
-pub(crate) fn until_reset(reset: i64) -> Duration {
+/// Time until `reset` (epoch seconds on this machine's clock), or zero.
+fn until_reset(reset: i64) -> Duration {
     let secs = reset as f64 - now_secs_f64();
     if secs > 0.0 {
         Duration::from_secs_f64(secs)
@@ -90,7 +100,7 @@ impl Limiter {
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         let b = buckets.get_mut(bucket)?;
         if b.remaining == 0 {
-            let wait = until_reset(b.reset);
+            let wait = b.until_reset();
             if wait > Duration::ZERO {
                 self.pauses.fetch_add(1, Ordering::Relaxed);
                 return Some(wait);
@@ -114,6 +124,14 @@ impl Limiter {
             limit: u32::try_from(num("x-rate-limit-limit")?).ok()?,
             remaining: u32::try_from(num("x-rate-limit-remaining")?).ok()?,
             reset: num("x-rate-limit-reset")?,
+            server_offset: headers
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| jiff::fmt::rfc2822::parse(v.trim()).ok())
+                .map_or(0, |server| {
+                    (server.timestamp().as_millisecond() as f64 / 1000.0 - now_secs_f64()).round()
+                        as i64
+                }),
         };
         self.buckets
             .lock()
@@ -191,6 +209,42 @@ mod tests {
             "a past reset does not wait"
         );
         assert_eq!(l.stats().rate_limit_pauses, 2);
+    }
+
+    #[test]
+    fn the_reset_is_read_against_the_servers_date() {
+        let l = Limiter::default();
+        // A server whose clock is two days ahead: its reset is 20 s away by its own clock.
+        let server_now = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(48))
+            .unwrap();
+        let mut h = headers(600, 0, server_now.as_second() + 20);
+        let date = server_now.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        h.insert(reqwest::header::DATE, HeaderValue::from_str(&date).unwrap());
+        let s = l.observe("GET /api/v1/users", &h).unwrap();
+        assert!((s.server_offset - 48 * 3600).abs() <= 1, "{s:?}");
+        let wait = l
+            .acquire("GET /api/v1/users")
+            .expect("nothing remaining: wait");
+        assert!(
+            wait >= Duration::from_secs(18) && wait <= Duration::from_secs(21),
+            "{wait:?}, not two days"
+        );
+        // A server two minutes behind, whose reset is 30 s away by its clock (past by this one's).
+        let behind = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_mins(2))
+            .unwrap();
+        let mut h = headers(600, 0, behind.as_second() + 30);
+        let date = behind.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        h.insert(reqwest::header::DATE, HeaderValue::from_str(&date).unwrap());
+        l.observe("GET /api/v1/users", &h);
+        let wait = l
+            .acquire("GET /api/v1/users")
+            .expect("the server's window is still open");
+        assert!(
+            wait >= Duration::from_secs(28) && wait <= Duration::from_secs(31),
+            "{wait:?}"
+        );
     }
 
     #[test]

@@ -165,6 +165,49 @@ async fn a_bucket_at_zero_pauses_the_next_call_until_its_reset() {
 }
 
 #[tokio::test]
+async fn a_server_clock_days_ahead_does_not_stretch_the_wait_for_a_reset() {
+    let env = Env::start().await;
+    let okta = env.ssws();
+    // The sandbox clock two days ahead (as after a test moves it past a stage's delay): its resets are
+    // two days in this machine's future, its `Date` says what time it is there.
+    env.control(
+        Method::POST,
+        "/_sandbox/clock",
+        json!({"advance_secs": 2 * 24 * 3600}),
+    )
+    .await;
+    env.control(
+        Method::POST,
+        "/_sandbox/rate-limits",
+        json!({"bucket": "users", "limit": 2, "window_secs": 3}),
+    )
+    .await;
+    let mut status = None;
+    for _ in 0..3 {
+        okta.users().list(Some(1)).await.unwrap();
+        status = okta.rate_limit("GET /api/v1/users");
+        if status.is_some_and(|s| s.remaining == 0) {
+            break;
+        }
+    }
+    let s = status.expect("the headers were recorded");
+    assert_eq!((s.limit, s.remaining), (2, 0), "{s:?}");
+    assert!(
+        (s.server_offset - 2 * 24 * 3600).abs() <= 2,
+        "the server's clock is read from its Date: {s:?}"
+    );
+    let before = okta.stats();
+    let started = Instant::now();
+    okta.users().list(Some(1)).await.unwrap();
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "waited {:?} for a window of 3 s",
+        started.elapsed()
+    );
+    assert_eq!(okta.stats().rate_limit_pauses - before.rate_limit_pauses, 1);
+}
+
+#[tokio::test]
 async fn an_unreachable_org_is_a_transport_error_after_retries() {
     // A port nothing listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

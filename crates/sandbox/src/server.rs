@@ -140,7 +140,25 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(graph::router())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), faults_layer))
+        .layer(middleware::from_fn_with_state(shared.clone(), date_layer))
         .with_state(shared)
+}
+
+/// Every response's `Date` is on the sandbox clock, as a server's own clock: clients read times the
+/// server sends (`X-Rate-Limit-Reset`) against it, so a moved clock does not stretch their waits.
+async fn date_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&http_date(shared.now())) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn http_date(ts: Timestamp) -> String {
+    ts.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// Unknown paths answer the way the vendor that owns the prefix would.
