@@ -4,8 +4,6 @@
 //! Sources and mappings are the JSON text the engine serialized and validated (`SourceSpec`,
 //! `ImportMapping`); a source's credential is never here (it is in the OS keychain).
 
-use std::collections::HashMap;
-
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -262,21 +260,8 @@ impl Store {
 
     // ---- hashes ----
 
-    /// The content hash of every record last imported from the source, by externalId.
-    pub fn import_hashes(
-        &self,
-        profile_id: Uuid,
-        source_name: &str,
-    ) -> Result<HashMap<String, [u8; 32]>> {
-        let mut out = HashMap::new();
-        self.each_import_hash(profile_id, source_name, |id, hash| {
-            out.insert(id.to_owned(), *hash);
-        })?;
-        Ok(out)
-    }
-
     /// Calls `f` with the externalId and content hash of every record last imported from the source,
-    /// one row at a time (a caller keeps what it needs, e.g. a compact map); returns how many.
+    /// one row at a time (the caller keeps what it needs, e.g. a compact map); returns how many.
     pub fn each_import_hash(
         &self,
         profile_id: Uuid,

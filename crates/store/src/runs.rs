@@ -205,6 +205,11 @@ const STEP_SELECT: &str = "SELECT run_id, seq, okta_user_id, user_label, kind, t
     response, http_status, vendor_code, vendor_message, request_id, fix, started_at, finished_at, duration_ms
     FROM run_steps";
 
+/// [`STEP_SELECT`] with NULL for the request and response summaries.
+const STEP_OUTCOME_SELECT: &str = "SELECT run_id, seq, okta_user_id, user_label, kind, target, status, NULL,
+    NULL, http_status, vendor_code, vendor_message, request_id, fix, started_at, finished_at, duration_ms
+    FROM run_steps";
+
 type RawStep = (RunStepRecord, String, Option<String>, Option<String>);
 
 fn raw_step(row: &Row<'_>) -> rusqlite::Result<RawStep> {
@@ -433,23 +438,20 @@ impl Store {
 
     /// A run's steps in `seq` order.
     pub fn run_steps(&self, run_id: Uuid) -> Result<Vec<RunStepRecord>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("{STEP_SELECT} WHERE run_id = ?1 ORDER BY seq"))?;
-        let rows = stmt
-            .query_map([run_id.to_string()], raw_step)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(step_record).collect()
+        self.steps_of(STEP_SELECT, run_id)
     }
 
     /// The steps of a run in order, without their request and response summaries: what a finished
     /// run is counted from, at a fraction of the memory of [`run_steps`](Self::run_steps).
     pub fn run_step_outcomes(&self, run_id: Uuid) -> Result<Vec<RunStepRecord>> {
+        self.steps_of(STEP_OUTCOME_SELECT, run_id)
+    }
+
+    /// The steps of a run in order, read with `select` (a `SELECT … FROM run_steps` of [`raw_step`]'s
+    /// columns).
+    fn steps_of(&self, select: &str, run_id: Uuid) -> Result<Vec<RunStepRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT run_id, seq, okta_user_id, user_label, kind, target, status, NULL, NULL, http_status,
-                 vendor_code, vendor_message, request_id, fix, started_at, finished_at, duration_ms
-             FROM run_steps WHERE run_id = ?1 ORDER BY seq",
-        )?;
+        let mut stmt = conn.prepare(&format!("{select} WHERE run_id = ?1 ORDER BY seq"))?;
         let rows = stmt
             .query_map([run_id.to_string()], raw_step)?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -1,6 +1,8 @@
 //! The import tables (migration 7) against a real SQLite file in a temp dir: saved sources and mappings,
 //! delta hashes in bulk, schedules and when they are due, and everything going with its profile.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use okta365_store::{ProfileKind, ProfileRecord, Store, imports::ImportScheduleRecord};
 use uuid::Uuid;
@@ -97,7 +99,7 @@ fn hashes_are_written_in_bulk_and_replaced() {
     store
         .upsert_import_hashes(id, "hr", "imp-1", &rows)
         .unwrap();
-    let all = store.import_hashes(id, "hr").unwrap();
+    let all = hashes(&store, id, "hr");
     assert_eq!(all.len(), 5_000);
     assert_eq!(all["E4999"][..4], 4999u32.to_be_bytes());
     // A later import replaces one hash; other sources are apart.
@@ -107,12 +109,24 @@ fn hashes_are_written_in_bulk_and_replaced() {
     store
         .upsert_import_hashes(id, "other", "imp-3", &[("E7".into(), [1u8; 32])])
         .unwrap();
-    let all = store.import_hashes(id, "hr").unwrap();
+    let all = hashes(&store, id, "hr");
     assert_eq!(all.len(), 5_000);
     assert_eq!(all["E7"], [9u8; 32]);
-    assert_eq!(store.import_hashes(id, "other").unwrap()["E7"], [1u8; 32]);
+    assert_eq!(hashes(&store, id, "other")["E7"], [1u8; 32]);
     assert_eq!(store.clear_import_hashes(id, "hr").unwrap(), 5_000);
-    assert!(store.import_hashes(id, "hr").unwrap().is_empty());
+    assert!(hashes(&store, id, "hr").is_empty());
+}
+
+/// The source's hashes by externalId, read through `each_import_hash`.
+fn hashes(store: &Store, id: Uuid, source: &str) -> HashMap<String, [u8; 32]> {
+    let mut out = HashMap::new();
+    let n = store
+        .each_import_hash(id, source, |external_id, hash| {
+            out.insert(external_id.to_owned(), *hash);
+        })
+        .unwrap();
+    assert_eq!(n, out.len(), "one call per row, each externalId once");
+    out
 }
 
 fn every(id: Uuid, mins: u32) -> ImportScheduleRecord {
@@ -231,6 +245,6 @@ fn removing_the_profile_removes_its_imports() {
         .unwrap();
     store.delete_profile(id).unwrap();
     assert!(store.import_mappings(id).unwrap().is_empty());
-    assert!(store.import_hashes(id, "hr").unwrap().is_empty());
+    assert!(hashes(&store, id, "hr").is_empty());
     assert!(store.import_schedules().unwrap().is_empty());
 }
