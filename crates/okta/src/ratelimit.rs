@@ -211,17 +211,25 @@ mod tests {
         assert_eq!(l.stats().rate_limit_pauses, 2);
     }
 
+    /// A bucket at zero whose reset is `reset_in` seconds away by a server clock `offset` seconds
+    /// from this machine's, with the server's `Date`.
+    fn server_headers(offset: i64, reset_in: i64) -> HeaderMap {
+        let server_now = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(offset))
+            .unwrap();
+        let mut h = headers(600, 0, server_now.as_second() + reset_in);
+        let date = server_now.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        h.insert(reqwest::header::DATE, HeaderValue::from_str(&date).unwrap());
+        h
+    }
+
     #[test]
     fn the_reset_is_read_against_the_servers_date() {
         let l = Limiter::default();
         // A server whose clock is two days ahead: its reset is 20 s away by its own clock.
-        let server_now = jiff::Timestamp::now()
-            .checked_add(jiff::SignedDuration::from_hours(48))
+        let s = l
+            .observe("GET /api/v1/users", &server_headers(48 * 3600, 20))
             .unwrap();
-        let mut h = headers(600, 0, server_now.as_second() + 20);
-        let date = server_now.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        h.insert(reqwest::header::DATE, HeaderValue::from_str(&date).unwrap());
-        let s = l.observe("GET /api/v1/users", &h).unwrap();
         assert!((s.server_offset - 48 * 3600).abs() <= 1, "{s:?}");
         let wait = l
             .acquire("GET /api/v1/users")
@@ -231,13 +239,7 @@ mod tests {
             "{wait:?}, not two days"
         );
         // A server two minutes behind, whose reset is 30 s away by its clock (past by this one's).
-        let behind = jiff::Timestamp::now()
-            .checked_sub(jiff::SignedDuration::from_mins(2))
-            .unwrap();
-        let mut h = headers(600, 0, behind.as_second() + 30);
-        let date = behind.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        h.insert(reqwest::header::DATE, HeaderValue::from_str(&date).unwrap());
-        l.observe("GET /api/v1/users", &h);
+        l.observe("GET /api/v1/users", &server_headers(-120, 30));
         let wait = l
             .acquire("GET /api/v1/users")
             .expect("the server's window is still open");

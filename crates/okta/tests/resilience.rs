@@ -121,17 +121,9 @@ async fn server_errors_are_retried_for_get_but_not_for_post() {
     assert_eq!(created.profile.name, "Never twice");
 }
 
-#[tokio::test]
-async fn a_bucket_at_zero_pauses_the_next_call_until_its_reset() {
-    let env = Env::start().await;
-    let okta = env.ssws();
-    env.control(
-        Method::POST,
-        "/_sandbox/rate-limits",
-        json!({"bucket": "users", "limit": 2, "window_secs": 3}),
-    )
-    .await;
-    // Use up the window (a fresh window may start between calls; then there is one more to go).
+/// Lists users until the users bucket (set to 2 a window) has nothing remaining; a fresh window may
+/// start between calls, then there is one more to go. Answers the bucket's status.
+async fn use_up_the_users_window(okta: &okta365_okta::OktaClient) -> okta365_okta::RateLimitStatus {
     let mut status = None;
     for _ in 0..3 {
         okta.users().list(Some(1)).await.unwrap();
@@ -142,6 +134,20 @@ async fn a_bucket_at_zero_pauses_the_next_call_until_its_reset() {
     }
     let s = status.expect("the headers were recorded");
     assert_eq!((s.limit, s.remaining), (2, 0), "{s:?}");
+    s
+}
+
+#[tokio::test]
+async fn a_bucket_at_zero_pauses_the_next_call_until_its_reset() {
+    let env = Env::start().await;
+    let okta = env.ssws();
+    env.control(
+        Method::POST,
+        "/_sandbox/rate-limits",
+        json!({"bucket": "users", "limit": 2, "window_secs": 3}),
+    )
+    .await;
+    let s = use_up_the_users_window(&okta).await;
     let before = okta.stats();
     let started = Instant::now();
     okta.users().list(Some(1)).await.unwrap();
@@ -182,16 +188,7 @@ async fn a_server_clock_days_ahead_does_not_stretch_the_wait_for_a_reset() {
         json!({"bucket": "users", "limit": 2, "window_secs": 3}),
     )
     .await;
-    let mut status = None;
-    for _ in 0..3 {
-        okta.users().list(Some(1)).await.unwrap();
-        status = okta.rate_limit("GET /api/v1/users");
-        if status.is_some_and(|s| s.remaining == 0) {
-            break;
-        }
-    }
-    let s = status.expect("the headers were recorded");
-    assert_eq!((s.limit, s.remaining), (2, 0), "{s:?}");
+    let s = use_up_the_users_window(&okta).await;
     assert!(
         (s.server_offset - 2 * 24 * 3600).abs() <= 2,
         "the server's clock is read from its Date: {s:?}"

@@ -157,7 +157,7 @@ async fn date_layer(AxState(shared): AxState<Arc<Shared>>, req: Request, next: N
 }
 
 /// An HTTP date (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub(crate) fn http_date(ts: Timestamp) -> String {
+fn http_date(ts: Timestamp) -> String {
     ts.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 

@@ -473,29 +473,23 @@ export class ImportEditor {
       this.error = { code: "invalid_input", message: "Paste the value of the auth header (for example Bearer …)." };
       return false;
     }
-    this.savingAuthValue = true;
-    this.error = null;
-    try {
-      this.authValueSaved = await this.#backend.setImportSourceSecret(this.profileId, name, this.authValue);
-      this.authValue = "";
-      this.sourceEdited();
-      return true;
-    } catch (error) {
-      this.error = asApiError(error);
-      return false;
-    } finally {
-      this.savingAuthValue = false;
-    }
+    return this.#storeAuthValue(name, this.authValue);
   }
 
   /** Deletes the source's auth header value from the keychain. */
   async forgetAuthValue(): Promise<boolean> {
     const name = this.#name;
     if (!name) return false;
+    return this.#storeAuthValue(name, null);
+  }
+
+  /** Saves (or with null deletes) the keychain entry; the typed value is cleared once saved. */
+  async #storeAuthValue(name: string, value: string | null): Promise<boolean> {
     this.savingAuthValue = true;
     this.error = null;
     try {
-      this.authValueSaved = await this.#backend.setImportSourceSecret(this.profileId, name, null);
+      this.authValueSaved = await this.#backend.setImportSourceSecret(this.profileId, name, value);
+      if (value !== null) this.authValue = "";
       this.sourceEdited();
       return true;
     } catch (error) {
